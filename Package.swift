@@ -1,0 +1,53 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "orderflow",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "orderflow", targets: ["orderflow"]),
+        .library(name: "PostgresClient", targets: ["PostgresClient"]),
+        .library(name: "PostgresTestSupport", targets: ["PostgresTestSupport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+        ),
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        .target(name: "EmbeddedPostgres", dependencies: ["PostgresClient"]),
+        .target(name: "OrderModel"),
+        .target(name: "OrderStore", dependencies: ["OrderModel", "PostgresClient"]),
+        .target(name: "Feeds", dependencies: ["CZlib", "OrderModel"]),
+        .target(name: "Pipeline", dependencies: [
+            "Feeds", "OrderStore", "OrderModel", "PostgresClient",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Reports", dependencies: ["Pipeline", "OrderModel"]),
+        .target(name: "PostgresTestSupport", dependencies: ["EmbeddedPostgres", "PostgresClient", "OrderStore"]),
+        .executableTarget(name: "orderflow", dependencies: [
+            "PostgresClient", "EmbeddedPostgres", "OrderModel", "OrderStore", "Feeds", "Pipeline", "Reports",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "PostgresTestSupport"]),
+        .testTarget(name: "EmbeddedPostgresTests", dependencies: ["EmbeddedPostgres", "PostgresClient"]),
+        .testTarget(name: "OrderModelTests", dependencies: ["OrderModel"]),
+        .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport"]),
+        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "CZlib"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Feeds", "OrderStore", "PostgresClient", "PostgresTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+
+/// The orderflow command line: imports, exports, the API and the embedded database.
+@main
+struct Orderflow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "orderflow",
+        abstract: "Order management on PostgreSQL: bulk feeds in, reports out, a REST API.",
+        discussion: """
+            Database: --database URL, else DATABASE_URL, else libpq's PG* variables, else the
+            embedded cluster under ./.orderflow (started on demand; see `orderflow db`).
+            Exit codes: 0 done, 1 failed (nothing applied), 2 usage or configuration error,
+            3 aborted by a guard (nothing applied).
+            """,
+        subcommands: [DemoCommand.self, MigrateCommand.self, DBCommand.self, BenchCommand.self]
+    )
+}
+
+/// Exit codes of DESIGN.md, in one place.
+enum Exit {
+    static let failed = ExitCode(1)
+    static let usage = ExitCode(2)
+    static let guardAborted = ExitCode(3)
+}
+
+/// Prints a line to standard error (messages for the user, never data).
+func note(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+extension ParsableCommand {
+    /// Runs `body`, turning our errors into a message on stderr and exit code 1.
+    func failing<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as CleanExit {
+            throw error
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            note("error: \(error)")
+            throw Exit.failed
+        }
+    }
+}
