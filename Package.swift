@@ -35,7 +35,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Reports", dependencies: ["Pipeline", "OrderModel"]),
+        .target(name: "Reports", dependencies: ["Pipeline", "Feeds", "OrderModel"]),
         .target(name: "PostgresTestSupport", dependencies: ["EmbeddedPostgres", "PostgresClient", "OrderStore"]),
         .executableTarget(name: "orderflow", dependencies: [
             "PostgresClient", "EmbeddedPostgres", "OrderModel", "OrderStore", "Feeds", "Pipeline", "Reports",

@@ -1,0 +1,265 @@
+/// The set-based SQL of an orders run: staging tables, the diff that classifies every staged
+/// order, and the statements that apply it. Parameters are always bound (`$n`); the only text
+/// spliced in is this file's own.
+///
+/// Outcomes of a staged order: `create`, `update`, `unchanged`, `delete`, or `reject` with a
+/// reason. Changed parts of an update are flagged separately (status, shipping, items, other).
+enum OrderDiffSQL {
+    /// Staging rows arrive in this column order (see `StageRowEncoder`). TEMP + ON COMMIT DROP:
+    /// no WAL, no cleanup, invisible to other sessions.
+    static let createLines = """
+        CREATE TEMP TABLE stage_lines (
+            pos bigint NOT NULL, rec_first boolean NOT NULL, okey text,
+            order_id uuid, external_ref text, new_id uuid, action text,
+            customer_id text, status text, currency text, created_at timestamptz,
+            tracking_company text, tracking_number text,
+            line_no integer, product_id text, quantity integer, unit_price numeric,
+            reject_reason text, reject_message text
+        ) ON COMMIT DROP
+        """
+
+    static let copyLines = "COPY stage_lines FROM STDIN"
+
+    static let createOrders = """
+        CREATE TEMP TABLE stage_orders (
+            okey text, order_id uuid, external_ref text, new_id uuid, first_pos bigint,
+            action text, customer_id text, status text, currency text, created_at timestamptz,
+            tracking_company text, tracking_number text, n_lines integer,
+            conflict boolean, renumber boolean, dup_line boolean, has_reject boolean,
+            target_id uuid, cur_status text,
+            outcome text, reason text, message text,
+            status_changed boolean NOT NULL DEFAULT false, shipping_changed boolean NOT NULL DEFAULT false,
+            items_changed boolean NOT NULL DEFAULT false, other_changed boolean NOT NULL DEFAULT false,
+            changed_fields text[]
+        ) ON COMMIT DROP
+        """
+
+    /// One row per staged order, its target in `orders`, and its outcome. $1 source, $2 enforce
+    /// transitions. A column differing between rows of one order (`min <> max`, or NULL on
+    /// some rows only) makes the rows conflicting.
+    static let classify = """
+        WITH g AS (
+            SELECT okey,
+                   CASE WHEN left(okey, 1) <> '~' THEN okey::uuid END AS order_id,
+                   min(external_ref) AS external_ref,
+                   min(new_id::text)::uuid AS new_id,
+                   min(pos) AS first_pos,
+                   min(action) AS action, min(customer_id) AS customer_id, min(status) AS status,
+                   min(currency) AS currency, min(created_at) AS created_at,
+                   min(tracking_company) AS tracking_company, min(tracking_number) AS tracking_number,
+                   count(product_id) AS n_lines,
+                   (min(action) IS DISTINCT FROM max(action)
+                    OR min(customer_id) IS DISTINCT FROM max(customer_id) OR count(customer_id) NOT IN (0, count(*))
+                    OR min(status) IS DISTINCT FROM max(status) OR count(status) NOT IN (0, count(*))
+                    OR min(currency) IS DISTINCT FROM max(currency) OR count(currency) NOT IN (0, count(*))
+                    OR min(created_at) IS DISTINCT FROM max(created_at) OR count(created_at) NOT IN (0, count(*))
+                    OR min(tracking_company) IS DISTINCT FROM max(tracking_company) OR count(tracking_company) NOT IN (0, count(*))
+                    OR min(tracking_number) IS DISTINCT FROM max(tracking_number) OR count(tracking_number) NOT IN (0, count(*))
+                    OR min(external_ref) IS DISTINCT FROM max(external_ref) OR count(external_ref) NOT IN (0, count(*))
+                   ) AS conflict,
+                   coalesce(max(line_no), 0) <> count(product_id) AS renumber,
+                   count(DISTINCT product_id) <> count(product_id) AS dup_line
+            FROM stage_lines
+            WHERE okey IS NOT NULL AND reject_reason IS NULL
+            GROUP BY okey
+        ), r AS (
+            SELECT DISTINCT okey FROM stage_lines WHERE reject_reason IS NOT NULL AND okey IS NOT NULL
+        ), keys AS (
+            SELECT okey FROM g UNION SELECT okey FROM r
+        ), t AS (
+            SELECT k.okey, g.order_id, g.external_ref, g.new_id, g.first_pos, g.action, g.customer_id, g.status,
+                   g.currency, g.created_at, g.tracking_company, g.tracking_number, g.n_lines,
+                   g.conflict, g.renumber, g.dup_line, r.okey IS NOT NULL AS has_reject,
+                   coalesce(o1.id, o2.id) AS target_id
+            FROM keys k
+            LEFT JOIN g ON g.okey = k.okey
+            LEFT JOIN r ON r.okey = k.okey
+            LEFT JOIN orders o1 ON left(k.okey, 1) <> '~' AND o1.id = (CASE WHEN left(k.okey, 1) <> '~' THEN k.okey::uuid END)
+            LEFT JOIN orders o2 ON left(k.okey, 1) = '~' AND o2.source = $1 AND o2.external_ref = substr(k.okey, 2)
+        )
+        INSERT INTO stage_orders (okey, order_id, external_ref, new_id, first_pos, action, customer_id, status, currency,
+                                  created_at, tracking_company, tracking_number, n_lines, conflict, renumber, dup_line,
+                                  has_reject, target_id, cur_status, outcome, reason, message,
+                                  status_changed, shipping_changed, other_changed, changed_fields)
+        SELECT t.okey, t.order_id, t.external_ref, t.new_id, t.first_pos, t.action, t.customer_id, t.status, t.currency,
+               t.created_at, t.tracking_company, t.tracking_number, t.n_lines, t.conflict, t.renumber, t.dup_line,
+               t.has_reject, t.target_id, o.status,
+               CASE WHEN t.has_reject OR t.conflict OR t.dup_line THEN 'reject'
+                    WHEN t.action = 'delete' THEN CASE WHEN t.target_id IS NULL THEN 'unchanged' ELSE 'delete' END
+                    WHEN t.target_id IS NULL AND t.order_id IS NOT NULL THEN 'reject'
+                    WHEN t.target_id IS NULL THEN 'create'
+                    WHEN $2 AND t.status IS NOT NULL AND t.status <> o.status AND NOT EXISTS (
+                         SELECT 1 FROM order_status_transition x WHERE x.from_status = o.status AND x.to_status = t.status) THEN 'reject'
+                    WHEN (t.status IS NOT NULL AND t.status <> o.status)
+                      OR t.tracking_company IS DISTINCT FROM o.tracking_company OR t.tracking_number IS DISTINCT FROM o.tracking_number
+                      OR t.customer_id <> o.customer_id OR t.currency IS DISTINCT FROM o.currency::text
+                      OR (t.created_at IS NOT NULL AND t.created_at <> o.created_at) THEN 'update'
+                    ELSE 'unchanged' END,
+               CASE WHEN t.has_reject THEN 'order_incomplete'
+                    WHEN t.conflict THEN 'conflicting_order_rows'
+                    WHEN t.dup_line THEN 'duplicate_line'
+                    WHEN t.action = 'delete' THEN NULL
+                    WHEN t.target_id IS NULL AND t.order_id IS NOT NULL THEN 'unknown_order'
+                    WHEN t.target_id IS NOT NULL AND $2 AND t.status IS NOT NULL AND t.status <> o.status AND NOT EXISTS (
+                         SELECT 1 FROM order_status_transition x WHERE x.from_status = o.status AND x.to_status = t.status) THEN 'illegal_transition' END,
+               CASE WHEN t.has_reject THEN 'another record of this order was rejected'
+                    WHEN t.conflict THEN 'the rows of this order disagree on order-level fields'
+                    WHEN t.dup_line THEN 'a product appears on more than one line of this order'
+                    WHEN t.action = 'delete' THEN NULL
+                    WHEN t.target_id IS NULL AND t.order_id IS NOT NULL THEN 'no order with id ' || t.order_id
+                    ELSE 'illegal status transition from ' || o.status || ' to ' || t.status END,
+               coalesce(t.status IS NOT NULL AND t.status <> o.status, false),
+               coalesce(t.tracking_company IS DISTINCT FROM o.tracking_company OR t.tracking_number IS DISTINCT FROM o.tracking_number, false),
+               coalesce(t.customer_id <> o.customer_id OR t.currency IS DISTINCT FROM o.currency::text OR (t.created_at IS NOT NULL AND t.created_at <> o.created_at), false),
+               array_remove(ARRAY[CASE WHEN t.customer_id <> o.customer_id THEN 'customer_id' END,
+                                  CASE WHEN t.currency IS DISTINCT FROM o.currency::text THEN 'currency' END,
+                                  CASE WHEN t.created_at IS NOT NULL AND t.created_at <> o.created_at THEN 'created_at' END], NULL)
+        FROM t LEFT JOIN orders o ON o.id = t.target_id
+        """
+
+    /// Two staged orders that reach the same stored order (one by id, one by external ref).
+    static let rejectDuplicateTargets = """
+        UPDATE stage_orders SET outcome = 'reject', reason = 'conflicting_order_rows',
+               message = 'two keys in this feed (order_id and external_ref) name the same order'
+        WHERE target_id IN (SELECT target_id FROM stage_orders WHERE target_id IS NOT NULL
+                            GROUP BY target_id HAVING count(*) > 1)
+        """
+
+    static let anyRenumber = "SELECT EXISTS (SELECT 1 FROM stage_orders WHERE renumber AND outcome <> 'reject') AS any"
+
+    /// Orders whose rows were not adjacent got colliding line numbers; number them by position.
+    static let renumber = """
+        UPDATE stage_lines l SET line_no = r.rn
+        FROM (SELECT ctid AS row_id, row_number() OVER (PARTITION BY okey ORDER BY pos) AS rn
+              FROM stage_lines
+              WHERE reject_reason IS NULL AND product_id IS NOT NULL
+                AND okey IN (SELECT okey FROM stage_orders WHERE renumber)) r
+        WHERE l.ctid = r.row_id
+        """
+
+    /// Stored orders whose items differ from the feed's (a line changed, added or removed).
+    static let flagItemChanges = """
+        WITH changed AS (
+            SELECT s.okey FROM stage_lines l
+            JOIN stage_orders s ON s.okey = l.okey
+            LEFT JOIN order_items i ON i.order_id = s.target_id AND i.line_no = l.line_no
+            WHERE s.outcome IN ('update', 'unchanged') AND s.action = 'upsert'
+              AND l.reject_reason IS NULL AND l.product_id IS NOT NULL
+              AND (i.order_id IS NULL OR i.product_id <> l.product_id OR i.quantity <> l.quantity
+                   OR i.unit_price IS DISTINCT FROM l.unit_price)
+            UNION
+            SELECT s.okey FROM stage_orders s
+            JOIN order_items i ON i.order_id = s.target_id AND i.line_no > s.n_lines
+            WHERE s.outcome IN ('update', 'unchanged') AND s.action = 'upsert'
+        )
+        UPDATE stage_orders s SET items_changed = true, outcome = 'update'
+        FROM changed c WHERE s.okey = c.okey
+        """
+
+    /// Mirror mode: stored orders of the source ($1) that the feed does not mention.
+    static let addMirrorDeletes = """
+        INSERT INTO stage_orders (okey, target_id, cur_status, action, outcome)
+        SELECT '#' || o.id, o.id, o.status, 'mirror', 'delete'
+        FROM orders o
+        WHERE o.source = $1
+          AND NOT EXISTS (SELECT 1 FROM stage_orders s WHERE s.target_id = o.id)
+        """
+
+    /// Counts per outcome and per reject reason, plus record counts for the reconciliation.
+    static let summary = """
+        SELECT
+          (SELECT count(*) FROM stage_lines WHERE rec_first) AS records,
+          (SELECT count(*) FROM stage_lines WHERE rec_first AND reject_reason IS NOT NULL) AS row_rejected_records,
+          (SELECT count(*) FROM stage_lines l WHERE l.rec_first AND l.reject_reason IS NULL
+              AND l.okey IN (SELECT okey FROM stage_orders WHERE outcome = 'reject')) AS order_rejected_records,
+          count(*) FILTER (WHERE action IS NOT NULL AND action <> 'mirror') AS orders,
+          count(*) FILTER (WHERE outcome = 'create') AS created,
+          count(*) FILTER (WHERE outcome = 'update') AS updated,
+          count(*) FILTER (WHERE outcome = 'unchanged') AS unchanged,
+          count(*) FILTER (WHERE outcome = 'delete' AND action = 'delete') AS deleted,
+          count(*) FILTER (WHERE outcome = 'delete' AND action = 'mirror') AS mirror_deleted,
+          count(*) FILTER (WHERE outcome = 'reject' AND action IS NOT NULL) AS rejected,
+          count(*) FILTER (WHERE outcome = 'update' AND status_changed) AS status_changed,
+          count(*) FILTER (WHERE outcome = 'update' AND shipping_changed) AS shipping_changed,
+          count(*) FILTER (WHERE outcome = 'update' AND items_changed) AS items_changed,
+          count(*) FILTER (WHERE outcome = 'update' AND other_changed) AS other_changed,
+          (SELECT count(*) FROM orders WHERE source = $1) AS source_orders
+        FROM stage_orders
+        """
+
+    /// Every rejected record, in input order: row rejects with their own reason, the other
+    /// records of a rejected order with the order's reason.
+    static let rejectList = """
+        COPY (
+            SELECT l.pos, coalesce(l.reject_reason, s.reason), coalesce(l.reject_message, s.message)
+            FROM stage_lines l LEFT JOIN stage_orders s ON s.okey = l.okey
+            WHERE l.rec_first AND (l.reject_reason IS NOT NULL OR s.outcome = 'reject')
+            ORDER BY l.pos
+        ) TO STDOUT
+        """
+
+    // MARK: Apply ($1 source, $2 run id, $3 now)
+
+    static let insertOrders = """
+        INSERT INTO orders (id, source, external_ref, customer_id, status, currency, tracking_company, tracking_number,
+                            created_at, updated_at)
+        SELECT new_id, $1, external_ref, customer_id, coalesce(status, 'processing'), currency, tracking_company,
+               tracking_number, coalesce(created_at, $3::timestamptz), $3::timestamptz
+        FROM stage_orders WHERE outcome = 'create'
+        """
+
+    static let insertCreatedItems = """
+        INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price)
+        SELECT s.new_id, l.line_no, l.product_id, l.quantity, l.unit_price
+        FROM stage_lines l JOIN stage_orders s ON s.okey = l.okey
+        WHERE s.outcome = 'create' AND l.reject_reason IS NULL AND l.product_id IS NOT NULL
+        """
+
+    static let updateOrders = """
+        UPDATE orders o SET status = coalesce(s.status, o.status), customer_id = s.customer_id, currency = s.currency,
+               tracking_company = s.tracking_company, tracking_number = s.tracking_number,
+               created_at = coalesce(s.created_at, o.created_at), updated_at = $3::timestamptz
+        FROM stage_orders s
+        WHERE o.id = s.target_id AND s.outcome = 'update'
+          AND (s.status_changed OR s.shipping_changed OR s.other_changed OR s.items_changed)
+        """
+
+    static let deleteChangedItems = """
+        DELETE FROM order_items i USING stage_orders s
+        WHERE i.order_id = s.target_id AND s.outcome = 'update' AND s.items_changed
+        """
+
+    static let insertChangedItems = """
+        INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price)
+        SELECT s.target_id, l.line_no, l.product_id, l.quantity, l.unit_price
+        FROM stage_lines l JOIN stage_orders s ON s.okey = l.okey
+        WHERE s.outcome = 'update' AND s.items_changed AND l.reject_reason IS NULL AND l.product_id IS NOT NULL
+        """
+
+    static let deleteOrders = """
+        DELETE FROM orders o USING stage_orders s WHERE o.id = s.target_id AND s.outcome = 'delete'
+        """
+
+    /// One history row per applied change, tagged with the run.
+    static let insertEvents = """
+        INSERT INTO order_events (order_id, run_id, source, kind, from_status, to_status, tracking_company,
+                                  tracking_number, changed_fields, event_at)
+        SELECT new_id, $2, $1, 'created', NULL, coalesce(status, 'processing'), tracking_company, tracking_number, NULL::text[], $3::timestamptz
+          FROM stage_orders WHERE outcome = 'create'
+        UNION ALL
+        SELECT target_id, $2, $1, 'status_changed', cur_status, status, NULL, NULL, NULL, $3::timestamptz
+          FROM stage_orders WHERE outcome = 'update' AND status_changed
+        UNION ALL
+        SELECT target_id, $2, $1, 'shipping_updated', NULL, NULL, tracking_company, tracking_number, NULL, $3::timestamptz
+          FROM stage_orders WHERE outcome = 'update' AND shipping_changed
+        UNION ALL
+        SELECT target_id, $2, $1, 'items_changed', NULL, NULL, NULL, NULL, NULL, $3::timestamptz
+          FROM stage_orders WHERE outcome = 'update' AND items_changed
+        UNION ALL
+        SELECT target_id, $2, $1, 'updated', NULL, NULL, NULL, NULL, changed_fields, $3::timestamptz
+          FROM stage_orders WHERE outcome = 'update' AND other_changed
+        UNION ALL
+        SELECT target_id, $2, $1, 'deleted', cur_status, NULL, NULL, NULL, NULL, $3::timestamptz
+          FROM stage_orders WHERE outcome = 'delete'
+        """
+}

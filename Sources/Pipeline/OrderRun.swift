@@ -1,0 +1,344 @@
+import Feeds
+import Foundation
+import OrderModel
+import OrderStore
+import PostgresClient
+
+/// How a run should behave beyond its pipeline definition.
+public struct RunOptions: Sendable {
+    public var dryRun = false
+    /// Re-run an input that was already applied (the diff then makes it a no-op).
+    public var force = false
+    /// How long to wait for another bulk run's lock before giving up.
+    public var lockTimeoutSeconds = 60.0
+    /// Staging chunk size handed from the reader thread to COPY.
+    public var chunkSize = 1 << 20
+    public init() {}
+}
+
+/// Why a run stopped without applying; the CLI maps these to exit codes 2 and 3.
+public enum RunError: Error, CustomStringConvertible, Sendable {
+    /// Bad pipeline or feed shape (exit 2).
+    case configuration(String)
+    /// A guard was exceeded (exit 3); the report says which.
+    case guardExceeded(String)
+    /// Counts did not reconcile: a bug, never applied.
+    case reconciliation(String)
+
+    public var description: String {
+        switch self {
+        case .configuration(let m), .guardExceeded(let m), .reconciliation(let m): return m
+        }
+    }
+}
+
+/// An orders run: read → validate → stage → diff → guards → apply → report, in one transaction.
+public struct OrderRun {
+    public let definition: PipelineDefinition
+    public let inputs: [String]
+    public let options: RunOptions
+
+    /// Advisory-lock key shared by every bulk writer, so runs never interleave.
+    public static let lockKey: Int64 = 0x6f72_6466_6c6f_7721 // "ordflow!"
+
+    public init(definition: PipelineDefinition, inputs: [String], options: RunOptions = RunOptions()) {
+        self.definition = definition
+        self.inputs = inputs
+        self.options = options
+    }
+
+    /// Runs against `conn`. `finish` is called with the final report and the reject list before
+    /// COMMIT (and before ROLLBACK for dry, aborted and skipped runs), so a run whose report
+    /// cannot be written applies nothing. Throws after calling `finish` for aborted runs.
+    public func run(on conn: PostgresConnection, runId: String,
+                    finish: (RunReport, RejectList?) throws -> Void) throws -> RunReport {
+        let clock = StageClock()
+        var report = RunReport(runId: runId, pipeline: definition.name, pipelineFile: definition.file,
+                               kind: definition.kind.rawValue, mode: definition.mode.rawValue, source: definition.source,
+                               dryRun: options.dryRun, outcome: .failed, database: conn.target,
+                               startedAt: Timestamp.now.description)
+        // stdin cannot be read twice (the rejects file needs a second pass): spool it once.
+        let spooled = try inputs.map { try $0 == "-" ? InputSpool.spoolStandardInput() : $0 }
+        defer { for (i, path) in spooled.enumerated() where inputs[i] == "-" { unlink(path) } }
+
+        var digests: [String] = []
+        for (i, path) in spooled.enumerated() {
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
+            let digest = try clock.measure("hash", rows: 0) { try SHA256.hex(of: path) }
+            digests.append(digest)
+            report.inputs.append(RunReport.Input(name: inputs[i] == "-" ? "stdin" : inputs[i], sha256: digest, bytes: size,
+                                                 format: definition.format(forFile: inputs[i]).rawValue))
+        }
+        let runDigest = digests.count == 1 ? digests[0] : SHA256.hex(SHA256.hash(Array(digests.joined(separator: "\n").utf8)))
+
+        try conn.execute("BEGIN")
+        var committed = false
+        defer { if !committed { conn.rollbackQuietly() } }
+
+        try acquireLock(conn)
+        try conn.query("SELECT set_config('work_mem', '256MB', true)")
+        try Migrator().requireCurrent(conn)
+
+        let earlier = try conn.query("""
+            SELECT id, finished_at FROM import_runs
+            WHERE pipeline = \(definition.name) AND input_sha256 = \(runDigest) AND status = 'applied'
+            ORDER BY id DESC LIMIT 1
+            """)
+        if !options.force, let previous = earlier.first {
+            report.outcome = .skipped
+            report.message = "this input was already applied by run \(previous["id"] ?? "?") at \(previous["finished_at"] ?? "?"); nothing to do (use --force to diff it again)"
+            report.finishedAt = Timestamp.now.description
+            try finish(report, nil)
+            return report
+        }
+
+        let now = Timestamp.now
+        let importRunId = try conn.query("""
+            INSERT INTO import_runs (pipeline, kind, input_name, input_sha256, started_at, status)
+            VALUES (\(definition.name), \(definition.kind.rawValue), \(report.inputs.map(\.name).joined(separator: ", ")), \(runDigest), \(now), 'running')
+            RETURNING id
+            """).rows[0].decode("id", as: Int64.self)
+        report.importRunId = importRunId
+
+        try conn.execute(OrderDiffSQL.createLines)
+        try conn.execute(OrderDiffSQL.createOrders)
+        let readStats = try clock.measure("read+stage", rows: { $0.records }) { try stage(conn, inputs: spooled) }
+
+        try clock.measure("diff", rows: 0) {
+            try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.classify, binds: [definition.source, definition.enforceTransitions ? "true" : "false"]))
+            try conn.execute(OrderDiffSQL.rejectDuplicateTargets)
+            if try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.anyRenumber)).rows[0].decode("any", as: Bool.self) {
+                try conn.execute(OrderDiffSQL.renumber)
+            }
+            try conn.execute(OrderDiffSQL.flagItemChanges)
+            if definition.mode == .mirror {
+                try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.addMirrorDeletes, binds: [definition.source]))
+            }
+        }
+        let summary = try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.summary, binds: [definition.source])).rows[0]
+        report.counts = try counts(summary)
+        let sourceOrders = try summary.decode("source_orders", as: Int.self)
+        try reconcile(report.counts, read: readStats)
+
+        let rejects = try clock.measure("rejects", rows: report.counts.recordsRejected) { try collectRejects(conn, into: &report) }
+        defer { unlink(rejects.path) }
+
+        if let violation = guardViolation(report.counts, sourceOrders: sourceOrders) {
+            report.outcome = .aborted
+            report.message = violation
+            report.stages = clock.stages
+            report.finishedAt = Timestamp.now.description
+            try finish(report, rejects)
+            throw RunError.guardExceeded(violation)
+        }
+
+        try clock.measure("apply", rows: report.counts.created + report.counts.updated + report.counts.deleted + report.counts.mirrorDeleted) {
+            let binds: [String?] = [definition.source, String(importRunId), now.postgresText]
+            for sql in [OrderDiffSQL.insertOrders, OrderDiffSQL.insertCreatedItems, OrderDiffSQL.updateOrders,
+                        OrderDiffSQL.deleteChangedItems, OrderDiffSQL.insertChangedItems, OrderDiffSQL.insertEvents,
+                        OrderDiffSQL.deleteOrders] {
+                // Every statement gets all three parameters; the unused CTE gives each one a type
+                // even where a statement does not use it (else: "could not determine data type").
+                try conn.query(PostgresQuery(unsafeSQL: "WITH run_params AS (SELECT $1::text, $2::bigint, $3::timestamptz) " + sql, binds: binds))
+            }
+        }
+
+        report.outcome = options.dryRun ? .dryRun : .applied
+        report.stages = clock.stages
+        report.finishedAt = Timestamp.now.description
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let countsJSON = String(decoding: try encoder.encode(report.counts), as: UTF8.self)
+        let reportJSON = String(decoding: try encoder.encode(report), as: UTF8.self)
+        try conn.query("""
+            UPDATE import_runs SET status = 'applied', finished_at = \(Timestamp.now), counts = \(countsJSON)::jsonb, report = \(reportJSON)::jsonb
+            WHERE id = \(importRunId)
+            """)
+        try finish(report, rejects)
+        if options.dryRun { return report } // the deferred ROLLBACK undoes everything
+        try conn.execute("COMMIT")
+        committed = true
+        return report
+    }
+
+    /// Takes the bulk-run lock, waiting up to the timeout when another run holds it.
+    private func acquireLock(_ conn: PostgresConnection) throws {
+        let got = try conn.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey)) AS ok").rows[0].decode("ok", as: Bool.self)
+        if got { return }
+        FileHandle.standardError.write(Data("orderflow: another bulk run holds the lock; waiting up to \(Int(options.lockTimeoutSeconds)) s (--lock-timeout)\n".utf8))
+        try conn.query("SELECT set_config('lock_timeout', \("\(Int(options.lockTimeoutSeconds * 1000))ms"), true)")
+        do {
+            try conn.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))")
+        } catch let error as PostgresError where error.isLockTimeout {
+            throw RunError.configuration("another orderflow run kept the bulk-run lock for more than \(Int(options.lockTimeoutSeconds)) s; try again later or raise --lock-timeout")
+        }
+        try conn.query("SELECT set_config('lock_timeout', '0', true)")
+    }
+
+    /// Reader thread → bounded channel → COPY on this thread: parsing overlaps with the server.
+    private func stage(_ conn: PostgresConnection, inputs: [String]) throws -> OrderFeedReader.Stats {
+        let channel = ChunkChannel(capacity: 8)
+        let result = ThreadResult<Result<OrderFeedReader.Stats, any Error>>()
+        let reader = OrderFeedReader(definition: definition, chunkSize: options.chunkSize)
+        let thread = Thread {
+            var stats = OrderFeedReader.Stats()
+            do {
+                for (i, path) in inputs.enumerated() {
+                    try reader.read(path: path, fileNumber: i, stats: &stats) { try channel.send($0) }
+                }
+                channel.finish()
+                result.set(.success(stats))
+            } catch {
+                channel.finish(error: error)
+                result.set(.failure(error))
+            }
+        }
+        thread.name = "orderflow.reader"
+        thread.stackSize = 8 << 20
+        thread.start()
+        do {
+            try conn.copyIn(OrderDiffSQL.copyLines, bufferSize: options.chunkSize) { writer in
+                while let chunk = try channel.receive() { try writer.write(chunk) }
+            }
+        } catch {
+            channel.cancel()
+            _ = result.wait()
+            if let missing = error as? OrderFeedReader.MissingColumns { throw RunError.configuration(missing.description) }
+            throw error
+        }
+        return try result.wait().get()
+    }
+
+    private func counts(_ row: PostgresRow) throws -> RunReport.Counts {
+        var c = RunReport.Counts()
+        c.recordsRead = try row.decode("records")
+        c.recordsRejected = try row.decode("row_rejected_records", as: Int.self) + row.decode("order_rejected_records", as: Int.self)
+        c.recordsAccepted = c.recordsRead - c.recordsRejected
+        c.orders = try row.decode("orders")
+        c.created = try row.decode("created")
+        c.updated = try row.decode("updated")
+        c.unchanged = try row.decode("unchanged")
+        c.deleted = try row.decode("deleted")
+        c.mirrorDeleted = try row.decode("mirror_deleted")
+        c.rejectedOrders = try row.decode("rejected")
+        c.statusChanged = try row.decode("status_changed")
+        c.shippingChanged = try row.decode("shipping_changed")
+        c.itemsChanged = try row.decode("items_changed")
+        c.otherChanged = try row.decode("other_changed")
+        return c
+    }
+
+    /// The run fails rather than apply numbers that do not add up.
+    private func reconcile(_ c: RunReport.Counts, read: OrderFeedReader.Stats) throws {
+        if c.recordsRead != read.records {
+            throw RunError.reconciliation("read \(read.records) records but staged \(c.recordsRead)")
+        }
+        if c.recordsAccepted + c.recordsRejected != c.recordsRead {
+            throw RunError.reconciliation("records: \(c.recordsAccepted) accepted + \(c.recordsRejected) rejected ≠ \(c.recordsRead) read")
+        }
+        let sum = c.created + c.updated + c.unchanged + c.deleted + c.rejectedOrders
+        if sum != c.orders {
+            throw RunError.reconciliation("orders: created + updated + unchanged + deleted + rejected = \(sum) ≠ \(c.orders) accepted orders")
+        }
+    }
+
+    private func guardViolation(_ c: RunReport.Counts, sourceOrders: Int) -> String? {
+        switch definition.guards.maxRejects {
+        case .count(let max) where c.recordsRejected > max:
+            return "\(c.recordsRejected) records rejected, more than the guard allows (max_rejects: \(max)); nothing applied"
+        case .percent(let p) where c.recordsRead > 0 && Double(c.recordsRejected) * 100 / Double(c.recordsRead) > p:
+            return String(format: "%.2f%% of records rejected (%d of %d), more than the guard allows (max_rejects: %g%%); nothing applied",
+                          Double(c.recordsRejected) * 100 / Double(c.recordsRead), c.recordsRejected, c.recordsRead, p)
+        default:
+            break
+        }
+        guard definition.mode == .mirror else { return nil }
+        let deletes = c.deleted + c.mirrorDeleted
+        if c.orders == 0 && deletes > 0 {
+            return "the feed holds no orders; a mirror run would delete all \(deletes) orders of source \(definition.source). Refused; nothing applied"
+        }
+        if sourceOrders > 0 && Double(deletes) / Double(sourceOrders) > definition.guards.maxDeleteRatio {
+            return String(format: "mirror run would delete %d of %d orders of source %@ (%.1f%%), more than max_delete_ratio %.1f%%; nothing applied",
+                          deletes, sourceOrders, definition.source, Double(deletes) * 100 / Double(sourceOrders), definition.guards.maxDeleteRatio * 100)
+        }
+        return nil
+    }
+
+    /// Streams the reject list into a temporary file, counting reasons and keeping examples.
+    private func collectRejects(_ conn: PostgresConnection, into report: inout RunReport) throws -> RejectList {
+        let path = NSTemporaryDirectory() + "/orderflow-rejects-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tsv"
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw RunError.configuration("cannot create a temporary file in \(NSTemporaryDirectory())")
+        }
+        defer { try? handle.close() }
+        var byReason: [String: Int] = [:]
+        var examples: [String: [RunReport.RejectExample]] = [:]
+        let names = report.inputs.map(\.name)
+        try conn.copyOut(OrderDiffSQL.rejectList) { chunk in
+            handle.write(Data(chunk))
+            var row = ArraySlice(Array(chunk))
+            if row.last == 0x0A { row = row.dropLast() }
+            if let e = RejectList.parse(row) {
+                byReason[e.reason, default: 0] += 1
+                if examples[e.reason, default: []].count < 5 {
+                    examples[e.reason, default: []].append(RunReport.RejectExample(input: names.indices.contains(e.file) ? names[e.file] : "?", line: e.line, message: e.message))
+                }
+            }
+        }
+        report.rejectsByReason = byReason
+        report.rejectExamples = examples
+        return RejectList(path: path)
+    }
+}
+
+/// Times the stages of a run for the report.
+final class StageClock {
+    private(set) var stages: [RunReport.Stage] = []
+
+    func measure<T>(_ name: String, rows: Int, _ body: () throws -> T) rethrows -> T {
+        try measure(name, rows: { _ in rows }, body)
+    }
+
+    func measure<T>(_ name: String, rows: (T) -> Int, _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let value = try body()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if let i = stages.firstIndex(where: { $0.name == name }) {
+            stages[i].seconds += seconds
+            stages[i].rows += rows(value)
+        } else {
+            stages.append(RunReport.Stage(name: name, seconds: seconds, rows: rows(value)))
+        }
+        return value
+    }
+}
+
+extension Timestamp {
+    /// The current time.
+    public static var now: Timestamp {
+        Timestamp(microseconds: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()))
+    }
+}
+
+/// Standard input copied to a temporary file, so it can be hashed and read twice.
+enum InputSpool {
+    static func spoolStandardInput() throws -> String {
+        let path = NSTemporaryDirectory() + "/orderflow-stdin-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw RunError.configuration("cannot create \(path) to hold standard input") }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            var off = 0
+            while off < n {
+                let w = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + off, n - off) }
+                if w < 0 { if errno == EINTR { continue }; throw RunError.configuration("cannot spool standard input: \(String(cString: strerror(errno)))") }
+                off += w
+            }
+        }
+        return path
+    }
+}

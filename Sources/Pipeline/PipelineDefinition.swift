@@ -1,0 +1,215 @@
+import Foundation
+import OrderModel
+import Yams
+
+/// A pipeline file (`pipelines/*.yaml`): what to read, how to map it, and how careful to be.
+public struct PipelineDefinition: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable { case orders, tracking, export }
+    public enum Mode: String, Sendable, CaseIterable { case upsert, mirror }
+    public enum Format: String, Sendable, CaseIterable { case csv, ndjson }
+
+    public var name: String
+    public var kind: Kind
+    /// Scope of `external_ref` and of mirror deletes.
+    public var source: String
+    /// `nil`: decided per file by its name (`.ndjson`, `.jsonl` → NDJSON, else CSV).
+    public var format: Format?
+    public var delimiter: UInt8 = UInt8(ascii: ",")
+    public var maxDecompressedBytes: Int64 = 64 << 30
+    public var maxCompressionRatio: Int64 = 1000
+    /// Canonical field → the feed's column (CSV header) or key (NDJSON).
+    public var mapping: [String: String] = [:]
+    public var mode: Mode = .upsert
+    /// When false (migrations), any status may be set.
+    public var enforceTransitions = true
+    public var defaultCurrency: String?
+    public var guards = Guards()
+    /// Where the file came from (for messages).
+    public var file: String = "<memory>"
+
+    /// Limits that abort a run (exit 3) before anything is applied.
+    public struct Guards: Sendable, Equatable {
+        public enum RejectLimit: Sendable, Equatable {
+            case count(Int)
+            case percent(Double)
+        }
+        public var maxRejects: RejectLimit = .count(0)
+        /// Largest share of the source's orders a mirror run may delete.
+        public var maxDeleteRatio: Double = 0.05
+        public init() {}
+    }
+
+    /// The canonical fields of an order feed, CSV names (NDJSON uses camelCase, see `jsonKey`).
+    public static let orderFields = ["order_id", "external_ref", "action", "customer_id", "status", "currency",
+                                     "created_at", "tracking_company", "tracking_number"]
+    public static let lineFields = ["product_id", "quantity", "unit_price"]
+
+    /// NDJSON key of a canonical field (`customer_id` → `customerId`).
+    public static func jsonKey(_ field: String) -> String {
+        let parts = field.split(separator: "_")
+        return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
+    }
+
+    /// The feed's name for a canonical field, after the mapping.
+    public func column(for field: String, format: Format) -> String {
+        mapping[field] ?? (format == .csv ? field : Self.jsonKey(field))
+    }
+
+    public func format(forFile path: String) -> Format {
+        if let format { return format }
+        let lower = path.lowercased()
+        return lower.contains(".ndjson") || lower.contains(".jsonl") ? .ndjson : .csv
+    }
+
+    public init(name: String, kind: Kind = .orders, source: String) {
+        self.name = name
+        self.kind = kind
+        self.source = source
+    }
+}
+
+/// A pipeline file that cannot be used, said with its file, key and what was expected.
+public struct PipelineDefinitionError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var file: String
+    public var key: String
+    public var expected: String
+    public var description: String { "\(file): \(key.isEmpty ? "(top level)" : key): expected \(expected)" }
+}
+
+extension PipelineDefinition {
+    /// Reads and checks a pipeline file before any data is touched.
+    public static func load(path: String) throws -> PipelineDefinition {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PipelineDefinitionError(file: path, key: "", expected: "a readable YAML file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw PipelineDefinitionError(file: path, key: "", expected: "UTF-8 text")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    /// Parses YAML text; every unknown key is an error (a typo must not be ignored silently).
+    public static func parse(yaml: String, file: String = "<memory>") throws -> PipelineDefinition {
+        func fail(_ key: String, _ expected: String) -> PipelineDefinitionError {
+            PipelineDefinitionError(file: file, key: key, expected: expected)
+        }
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: yaml)
+        } catch {
+            throw fail("", "valid YAML (\(error))")
+        }
+        guard let root = loaded as? [String: Any] else { throw fail("", "a mapping with name, kind, source, …") }
+        var reader = YAMLMap(map: root, path: "", fail: fail)
+        try reader.allowOnly(["name", "kind", "source", "input", "mapping", "mode", "enforce_transitions", "defaults", "guards", "description"])
+
+        var def = PipelineDefinition(name: try reader.string("name", required: true)!, source: "")
+        guard let kind = Kind(rawValue: try reader.string("kind", required: true)!) else {
+            throw fail("kind", "one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        def.kind = kind
+        def.file = file
+        def.source = try reader.string("source", required: kind != .export) ?? ""
+        if def.source.isEmpty && kind != .export { throw fail("source", "a non-empty source name") }
+        if let mode = try reader.string("mode") {
+            guard let m = Mode(rawValue: mode) else { throw fail("mode", "upsert or mirror") }
+            def.mode = m
+        }
+        if let enforce = try reader.bool("enforce_transitions") { def.enforceTransitions = enforce }
+
+        if var input = try reader.child("input") {
+            try input.allowOnly(["format", "delimiter", "max_decompressed_bytes", "max_compression_ratio"])
+            if let f = try input.string("format") {
+                guard let format = Format(rawValue: f) else { throw fail("input.format", "csv or ndjson") }
+                def.format = format
+            }
+            if let d = try input.string("delimiter") {
+                let bytes = d == "\\t" ? [UInt8(0x09)] : Array(d.utf8)
+                guard bytes.count == 1, bytes[0] != UInt8(ascii: "\""), bytes[0] != 0x0A, bytes[0] != 0x0D else {
+                    throw fail("input.delimiter", "a single character other than a quote or newline")
+                }
+                def.delimiter = bytes[0]
+            }
+            if let n = try input.int("max_decompressed_bytes") { def.maxDecompressedBytes = Int64(n) }
+            if let n = try input.int("max_compression_ratio") { def.maxCompressionRatio = Int64(n) }
+        }
+        if let mapping = try reader.child("mapping") {
+            let known = Set(orderFields + lineFields)
+            for (key, value) in mapping.map {
+                guard known.contains(key) else {
+                    throw fail("mapping.\(key)", "a canonical field (\(known.sorted().joined(separator: ", ")))")
+                }
+                guard let column = value as? String, !column.isEmpty else { throw fail("mapping.\(key)", "the feed's column name as text") }
+                def.mapping[key] = column
+            }
+        }
+        if var defaults = try reader.child("defaults") {
+            try defaults.allowOnly(["currency"])
+            if let c = try defaults.string("currency") {
+                guard OrderRules.checkCurrency(c) == nil else { throw fail("defaults.currency", "an ISO 4217 currency code") }
+                def.defaultCurrency = c
+            }
+        }
+        if var guards = try reader.child("guards") {
+            try guards.allowOnly(["max_rejects", "max_delete_ratio"])
+            if let raw = guards.map["max_rejects"] {
+                if let n = raw as? Int, n >= 0 {
+                    def.guards.maxRejects = .count(n)
+                } else if let s = raw as? String, s.hasSuffix("%"), let p = Double(s.dropLast()), p >= 0, p <= 100 {
+                    def.guards.maxRejects = .percent(p)
+                } else {
+                    throw fail("guards.max_rejects", "a count (e.g. 100) or a percentage (e.g. \"2%\")")
+                }
+            }
+            if let raw = guards.map["max_delete_ratio"] {
+                let value = (raw as? Double) ?? (raw as? Int).map(Double.init) ?? (raw as? String).flatMap { $0.hasSuffix("%") ? Double($0.dropLast()).map { $0 / 100 } : Double($0) }
+                guard let v = value, v >= 0, v <= 1 else { throw fail("guards.max_delete_ratio", "a ratio from 0 to 1 (e.g. 0.05) or a percentage (\"5%\")") }
+                def.guards.maxDeleteRatio = v
+            }
+        }
+        return def
+    }
+}
+
+/// Typed access to one YAML mapping, with the dotted key path for error messages.
+struct YAMLMap {
+    let map: [String: Any]
+    let path: String
+    let fail: (String, String) -> PipelineDefinitionError
+
+    func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
+
+    mutating func allowOnly(_ keys: Set<String>) throws {
+        if let unknown = map.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw fail(key(unknown), "one of the known keys (\(keys.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    func string(_ k: String, required: Bool = false) throws -> String? {
+        guard let v = map[k] else {
+            if required { throw fail(key(k), "a value (it is required)") }
+            return nil
+        }
+        if let s = v as? String { return s }
+        if let i = v as? Int { return String(i) }
+        throw fail(key(k), "text")
+    }
+
+    func int(_ k: String) throws -> Int? {
+        guard let v = map[k] else { return nil }
+        guard let i = v as? Int, i > 0 else { throw fail(key(k), "a positive whole number") }
+        return i
+    }
+
+    func bool(_ k: String) throws -> Bool? {
+        guard let v = map[k] else { return nil }
+        guard let b = v as? Bool else { throw fail(key(k), "true or false") }
+        return b
+    }
+
+    func child(_ k: String) throws -> YAMLMap? {
+        guard let v = map[k] else { return nil }
+        guard let m = v as? [String: Any] else { throw fail(key(k), "a mapping") }
+        return YAMLMap(map: m, path: key(k), fail: fail)
+    }
+}

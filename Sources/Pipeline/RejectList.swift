@@ -1,0 +1,66 @@
+import Foundation
+
+/// The rejected records of a run, in input order, as a temporary file of COPY text rows
+/// (`pos`, `reason`, `message`), so their number never bounds memory.
+public struct RejectList: Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    /// One rejected record.
+    public struct Entry: Sendable, Equatable {
+        public var file: Int
+        public var line: Int
+        public var reason: String
+        public var message: String
+    }
+
+    /// Calls `body` for each entry in order.
+    public func forEach(_ body: (Entry) throws -> Void) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        defer { try? handle.close() }
+        var pending: [UInt8] = []
+        while true {
+            let data = handle.readData(ofLength: 1 << 16)
+            if data.isEmpty { break }
+            pending.append(contentsOf: data)
+            var start = 0
+            while let nl = pending[start...].firstIndex(of: 0x0A) {
+                if let entry = Self.parse(pending[start..<nl]) { try body(entry) }
+                start = nl + 1
+            }
+            pending.removeFirst(start)
+        }
+    }
+
+    /// Parses one row of the list file.
+    public static func parse(_ row: ArraySlice<UInt8>) -> Entry? {
+        let fields = row.split(separator: 0x09, omittingEmptySubsequences: false).map(unescape)
+        guard fields.count == 3, let pos = Int64(fields[0]) else { return nil }
+        let (file, line) = StageRowEncoder.split(position: pos)
+        return Entry(file: file, line: line, reason: fields[1], message: fields[2])
+    }
+
+    /// Undoes COPY text escaping (`\\`, `\t`, `\n`, `\r`).
+    static func unescape(_ field: ArraySlice<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(field.count)
+        var escaped = false
+        for b in field {
+            if escaped {
+                switch b {
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                default: out.append(b)
+                }
+                escaped = false
+            } else if b == 0x5C {
+                escaped = true
+            } else {
+                out.append(b)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

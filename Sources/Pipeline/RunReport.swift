@@ -1,0 +1,108 @@
+import Foundation
+
+/// Everything a run did or would do: written as report.json, rendered as report.md, and
+/// stored in `import_runs.report`.
+public struct RunReport: Codable, Sendable {
+    public enum Outcome: String, Codable, Sendable {
+        case applied, dryRun = "dry_run", aborted, failed, skipped, cancelled
+    }
+
+    public struct Input: Codable, Sendable {
+        public var name: String
+        public var sha256: String
+        public var bytes: Int64
+        public var format: String
+    }
+
+    public struct Stage: Codable, Sendable {
+        public var name: String
+        public var seconds: Double
+        public var rows: Int
+        public var rowsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
+
+        enum CodingKeys: String, CodingKey { case name, seconds, rows, rowsPerSecond }
+        public init(name: String, seconds: Double, rows: Int) {
+            self.name = name
+            self.seconds = seconds
+            self.rows = rows
+        }
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            seconds = try c.decode(Double.self, forKey: .seconds)
+            rows = try c.decode(Int.self, forKey: .rows)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode((seconds * 1000).rounded() / 1000, forKey: .seconds)
+            try c.encode(rows, forKey: .rows)
+            try c.encode(rowsPerSecond.rounded(), forKey: .rowsPerSecond)
+        }
+    }
+
+    /// Counts that must reconcile: records = accepted + rejected; orders = created + updated +
+    /// unchanged + deleted + rejected.
+    public struct Counts: Codable, Sendable, Equatable {
+        public var recordsRead = 0
+        public var recordsAccepted = 0
+        public var recordsRejected = 0
+        public var orders = 0
+        public var created = 0
+        public var updated = 0
+        public var unchanged = 0
+        public var deleted = 0
+        public var mirrorDeleted = 0
+        public var rejectedOrders = 0
+        public var statusChanged = 0
+        public var shippingChanged = 0
+        public var itemsChanged = 0
+        public var otherChanged = 0
+        public init() {}
+    }
+
+    public struct RejectExample: Codable, Sendable {
+        public var input: String
+        public var line: Int
+        public var message: String
+    }
+
+    public var runId: String
+    public var importRunId: Int64?
+    public var pipeline: String
+    public var pipelineFile: String
+    public var kind: String
+    public var mode: String
+    public var source: String
+    public var dryRun: Bool
+    public var outcome: Outcome
+    /// Why the run ended as it did, in a sentence (guard exceeded, error, already applied).
+    public var message: String?
+    public var database: String
+    public var inputs: [Input] = []
+    public var startedAt: String
+    public var finishedAt: String?
+    public var stages: [Stage] = []
+    public var counts = Counts()
+    public var rejectsByReason: [String: Int] = [:]
+    public var rejectExamples: [String: [RejectExample]] = [:]
+    /// Where the rejected records were written (input format, with line, reason, message).
+    public var rejectsFile: String?
+
+    public init(runId: String, pipeline: String, pipelineFile: String, kind: String, mode: String, source: String,
+                dryRun: Bool, outcome: Outcome, database: String, startedAt: String) {
+        self.runId = runId
+        self.pipeline = pipeline
+        self.pipelineFile = pipelineFile
+        self.kind = kind
+        self.mode = mode
+        self.source = source
+        self.dryRun = dryRun
+        self.outcome = outcome
+        self.database = database
+        self.startedAt = startedAt
+    }
+
+    /// "would" for dry runs and aborted runs, so nobody mistakes a report for applied changes.
+    public var verb: String { outcome == .applied ? "" : "would be " }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Pipeline
+
+/// Writes a run's `report.json` and `report.md` into its report directory.
+public struct ReportWriter {
+    public let directory: URL
+
+    public init(directory: URL) {
+        self.directory = directory
+    }
+
+    /// Creates the directory and writes both files (each through a temp file and a rename).
+    public func write(_ report: RunReport) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try atomicWrite(try encoder.encode(report), to: "report.json")
+        try atomicWrite(Data(Self.markdown(report).utf8), to: "report.md")
+    }
+
+    func atomicWrite(_ data: Data, to name: String) throws {
+        let target = directory.appendingPathComponent(name)
+        let temp = directory.appendingPathComponent(".\(name).tmp")
+        try data.write(to: temp)
+        if rename(temp.path, target.path) != 0 {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target.path])
+        }
+    }
+
+    /// The human report: outcome first, then counts, rejects with examples, inputs, timings.
+    public static func markdown(_ r: RunReport) -> String {
+        let c = r.counts
+        let would = r.outcome == .applied ? "" : "would be "
+        var md = "# orderflow run \(r.runId)\n\n"
+        md += "**Outcome: \(r.outcome.rawValue)**\(r.dryRun ? " (dry run: nothing was committed)" : "")"
+        if let m = r.message { md += " — \(m)" }
+        md += "\n\n"
+        md += "- Pipeline: `\(r.pipeline)` (\(r.kind), mode \(r.mode), source `\(r.source)`) from `\(r.pipelineFile)`\n"
+        md += "- Database: `\(r.database)`\n"
+        if let id = r.importRunId, r.outcome == .applied { md += "- Import run: \(id)\n" }
+        md += "- Started \(r.startedAt), finished \(r.finishedAt ?? "—")\n\n"
+        md += "## Changes\n\n| | orders |\n|---|---:|\n"
+        md += "| created (\(would.isEmpty ? "applied" : "would be created")) | \(c.created) |\n"
+        md += "| updated | \(c.updated) |\n"
+        md += "| &nbsp;&nbsp;status changed | \(c.statusChanged) |\n"
+        md += "| &nbsp;&nbsp;shipping updated | \(c.shippingChanged) |\n"
+        md += "| &nbsp;&nbsp;line items changed | \(c.itemsChanged) |\n"
+        md += "| &nbsp;&nbsp;other fields changed | \(c.otherChanged) |\n"
+        md += "| unchanged | \(c.unchanged) |\n"
+        md += "| deleted (feed) | \(c.deleted) |\n"
+        md += "| deleted (mirror: missing from feed) | \(c.mirrorDeleted) |\n"
+        md += "| rejected | \(c.rejectedOrders) |\n\n"
+        md += "Records read \(c.recordsRead) = accepted \(c.recordsAccepted) + rejected \(c.recordsRejected). "
+        md += "Orders in the feed \(c.orders) = created + updated + unchanged + deleted + rejected.\n\n"
+        if !r.rejectsByReason.isEmpty {
+            md += "## Rejected records\n\n| reason | records | examples |\n|---|---:|---|\n"
+            for (reason, n) in r.rejectsByReason.sorted(by: { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }) {
+                let ex = (r.rejectExamples[reason] ?? []).prefix(3).map { "\($0.input):\($0.line): \($0.message)".replacingOccurrences(of: "|", with: "\\|") }
+                md += "| `\(reason)` | \(n) | \(ex.joined(separator: "<br>")) |\n"
+            }
+            if let f = r.rejectsFile { md += "\nAll rejected records, with `line`, `reason` and `message` added: `\(f)`\n" }
+            md += "\n"
+        }
+        md += "## Inputs\n\n| input | format | bytes | sha256 |\n|---|---|---:|---|\n"
+        for i in r.inputs { md += "| `\(i.name)` | \(i.format) | \(i.bytes) | `\(i.sha256)` |\n" }
+        md += "\n## Stages\n\n| stage | seconds | rows | rows/s |\n|---|---:|---:|---:|\n"
+        for s in r.stages { md += String(format: "| %@ | %.3f | %d | %.0f |\n", s.name, s.seconds, s.rows, s.rowsPerSecond) }
+        return md
+    }
+}

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import OrderModel
+import Pipeline
+import PostgresClient
+import Reports
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Import feeds through a pipeline: read → validate → diff → apply → report, in one transaction.")
+
+    @OptionGroup var db: DatabaseOptions
+    @Argument(help: "The pipeline definition (pipelines/*.yaml).") var pipeline: String
+    @Argument(help: "Input files (CSV or NDJSON, gzip'd or not); - reads standard input.") var inputs: [String]
+    @Flag(help: "Do everything but commit; the report says what would change.") var dryRun = false
+    @Flag(help: "Diff an input again even if it was already applied (a no-op when nothing changed).") var force = false
+    @Option(help: "Report directory (default: reports/<run id>).") var reportDir: String?
+    @Option(help: "Seconds to wait for another bulk run's lock.") var lockTimeout: Double = 60
+
+    func validate() throws {
+        if inputs.isEmpty { throw ValidationError("give at least one input file (or - for standard input)") }
+        for input in inputs where input != "-" && !FileManager.default.isReadableFile(atPath: input) {
+            throw ValidationError("cannot read input \(input)")
+        }
+    }
+
+    func run() throws {
+        let definition: PipelineDefinition
+        do {
+            definition = try PipelineDefinition.load(path: pipeline)
+        } catch {
+            note("error: \(error)")
+            throw Exit.usage
+        }
+        guard definition.kind == .orders else {
+            note("error: \(pipeline): kind \(definition.kind.rawValue) pipelines are not runnable with `run` yet (orders only)")
+            throw Exit.usage
+        }
+        let runId = Self.makeRunId(definition.name)
+        let directory = URL(fileURLWithPath: reportDir ?? "reports/\(runId)")
+        var options = RunOptions()
+        options.dryRun = dryRun
+        options.force = force
+        options.lockTimeoutSeconds = lockTimeout
+        let run = OrderRun(definition: definition, inputs: inputs, options: options)
+
+        var target = "(not connected)"
+        do {
+            let conn = try db.connect()
+            target = conn.target
+            let report = try run.run(on: conn, runId: runId) { report, rejects in
+                try Self.writeReports(report, rejects: rejects, definition: definition, inputs: inputs, directory: directory)
+            }
+            printSummary(report, directory: directory)
+        } catch let error as RunError {
+            switch error {
+            case .guardExceeded(let message):
+                note("aborted: \(message)")
+                note("report: \(directory.path)/report.md")
+                throw Exit.guardAborted
+            case .configuration(let message):
+                writeFailure(runId: runId, definition: definition, target: target, message: message, directory: directory)
+                note("error: \(message)")
+                throw Exit.usage
+            case .reconciliation(let message):
+                writeFailure(runId: runId, definition: definition, target: target, message: message, directory: directory)
+                note("error: counts do not reconcile, nothing applied: \(message)")
+                throw Exit.failed
+            }
+        } catch {
+            writeFailure(runId: runId, definition: definition, target: target, message: "\(error)", directory: directory)
+            note("error: \(error)")
+            note("nothing was applied; report: \(directory.path)/report.md")
+            throw Exit.failed
+        }
+    }
+
+    static func writeReports(_ report: RunReport, rejects: RejectList?, definition: PipelineDefinition, inputs: [String], directory: URL) throws {
+        var report = report
+        if let rejects, report.counts.recordsRejected > 0 {
+            let files = try RejectsFileWriter(definition: definition).write(rejects: rejects, inputs: inputs, directory: directory)
+            report.rejectsFile = files.joined(separator: ", ")
+        }
+        try ReportWriter(directory: directory).write(report)
+    }
+
+    /// A failed run still leaves a report saying why (best effort: the failure may be the disk).
+    func writeFailure(runId: String, definition: PipelineDefinition, target: String, message: String, directory: URL) {
+        var report = RunReport(runId: runId, pipeline: definition.name, pipelineFile: definition.file, kind: definition.kind.rawValue,
+                               mode: definition.mode.rawValue, source: definition.source, dryRun: dryRun, outcome: .failed,
+                               database: target, startedAt: Timestamp.now.description)
+        report.message = message + " (nothing was applied)"
+        report.finishedAt = Timestamp.now.description
+        try? ReportWriter(directory: directory).write(report)
+    }
+
+    func printSummary(_ r: RunReport, directory: URL) {
+        let c = r.counts
+        switch r.outcome {
+        case .skipped:
+            print("\(r.pipeline): skipped — \(r.message ?? "")")
+        default:
+            let verb = r.outcome == .applied ? "applied" : "dry run, would apply"
+            print("\(r.pipeline): \(verb): \(c.created) created, \(c.updated) updated, \(c.unchanged) unchanged, \(c.deleted + c.mirrorDeleted) deleted, \(c.rejectedOrders) orders rejected")
+            print("  records: \(c.recordsRead) read, \(c.recordsAccepted) accepted, \(c.recordsRejected) rejected\(r.rejectsByReason.isEmpty ? "" : " (" + r.rejectsByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")")
+            let total = r.stages.reduce(0) { $0 + $1.seconds }
+            print(String(format: "  %.2f s; ", total) + r.stages.map { String(format: "%@ %.2f s", $0.name, $0.seconds) }.joined(separator: ", "))
+        }
+        print("  report: \(directory.path)/report.md\(r.rejectsFile.map { "; rejects: \($0)" } ?? "")")
+    }
+
+    static func makeRunId(_ pipeline: String) -> String {
+        let t = Timestamp.now.description // 2026-11-26T12:34:56.789Z
+        let compact = t.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "").replacingOccurrences(of: ".", with: "")
+        let safe = pipeline.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
+        return "\(compact)-\(String(safe))-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
+    }
+}
+
+struct RunsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "runs", abstract: "Past import runs, from the database.")
+    @OptionGroup var db: DatabaseOptions
+    @Argument(help: "A run id: print its stored report.") var id: Int64?
+    @Option(help: "How many runs to list.") var limit = 20
+
+    func run() throws {
+        try failing {
+            let conn = try db.connect()
+            if let id {
+                guard let row = try conn.query("SELECT report::text AS report FROM import_runs WHERE id = \(id)").first else {
+                    note("no import run \(id)")
+                    throw Exit.failed
+                }
+                print(row["report"] ?? "null")
+                return
+            }
+            let rows = try conn.query("""
+                SELECT id, pipeline, status, started_at, input_name, counts->>'created' AS created, counts->>'updated' AS updated,
+                       counts->>'deleted' AS deleted, counts->>'mirrorDeleted' AS mirror, counts->>'recordsRejected' AS rejected
+                FROM import_runs ORDER BY id DESC LIMIT \(limit)
+                """)
+            if rows.count == 0 { print("no import runs yet"); return }
+            print("id    started                    pipeline              status    created  updated  deleted  rejected  input")
+            for r in rows {
+                let deleted = (Int(r["deleted"] ?? "") ?? 0) + (Int(r["mirror"] ?? "") ?? 0)
+                print([pad(r["id"], 5), pad(r["started_at"].flatMap { Timestamp(rfc3339: $0)?.description }, 26), pad(r["pipeline"], 21),
+                       pad(r["status"], 9), pad(r["created"], 8), pad(r["updated"], 8), pad(String(deleted), 8), pad(r["rejected"], 9),
+                       r["input_name"] ?? ""].joined(separator: " "))
+            }
+        }
+    }
+
+    func pad(_ s: String?, _ n: Int) -> String {
+        let s = s ?? "-"
+        return s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
+    }
+}
