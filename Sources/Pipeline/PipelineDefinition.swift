@@ -74,6 +74,12 @@ public struct PipelineDefinitionError: Error, CustomStringConvertible, Sendable,
     public var key: String
     public var expected: String
     public var description: String { "\(file): \(key.isEmpty ? "(top level)" : key): expected \(expected)" }
+
+    public init(file: String, key: String, expected: String) {
+        self.file = file
+        self.key = key
+        self.expected = expected
+    }
 }
 
 extension PipelineDefinition {
