@@ -105,7 +105,11 @@ public struct OrderRun {
         let readStats = try clock.measure("read+stage", rows: { $0.records }) { try stage(conn, inputs: spooled) }
 
         try clock.measure("diff", rows: 0) {
+            // Temp tables get no statistics from autovacuum; without them the planner assumes
+            // they are tiny and picks nested loops that take minutes on large feeds.
+            try conn.execute("ANALYZE stage_lines")
             try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.classify, binds: [definition.source, definition.enforceTransitions ? "true" : "false"]))
+            try conn.execute("ANALYZE stage_orders")
             try conn.execute(OrderDiffSQL.rejectDuplicateTargets)
             if try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.anyRenumber)).rows[0].decode("any", as: Bool.self) {
                 try conn.execute(OrderDiffSQL.renumber)
@@ -158,6 +162,12 @@ public struct OrderRun {
         if options.dryRun { return report } // the deferred ROLLBACK undoes everything
         try conn.execute("COMMIT")
         committed = true
+        // A bulk change leaves the planner's statistics stale for the next run (and for the
+        // API) until autovacuum gets round to it; refresh them now when the change was large.
+        let changed = report.counts.created + report.counts.deleted + report.counts.mirrorDeleted
+        if changed > 10_000 {
+            _ = try? conn.execute("ANALYZE orders; ANALYZE order_items")
+        }
         return report
     }
 

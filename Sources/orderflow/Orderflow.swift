@@ -15,6 +15,21 @@ struct Orderflow: ParsableCommand {
             """,
         subcommands: [DemoCommand.self, RunCommand.self, RunsCommand.self, MigrateCommand.self, DBCommand.self, BenchCommand.self]
     )
+
+    /// Like the default, but usage and validation errors exit with 2 (DESIGN.md's exit codes)
+    /// instead of argument-parser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                note(fullMessage(for: error))
+                exit(withError: Exit.usage)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Exit codes of DESIGN.md, in one place.
