@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks against the PostgreSQL floor, measured in the same run.",
-        subcommands: [CopyBench.self])
+        subcommands: [CopyBench.self, OrdersBench.self])
 }
 
 /// COPY FROM STDIN through PostgresClient versus `psql \copy` of the same rows into the same table.
@@ -109,9 +109,16 @@ struct PsqlRunner {
     }
 
     func run(_ command: String) throws {
+        try run([command])
+    }
+
+    /// Runs the commands in one psql session (`-1`: and in one transaction).
+    func run(_ commands: [String], singleTransaction: Bool = false) throws {
+        let command = commands.joined(separator: "; ")
         let p = Process()
         p.executableURL = executable
-        p.arguments = (url.isEmpty ? [] : [url]) + ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", command]
+        p.arguments = (url.isEmpty ? [] : [url]) + ["-X", "-q", "-v", "ON_ERROR_STOP=1"] + (singleTransaction ? ["-1"] : [])
+            + commands.flatMap { ["-c", $0] }
         try p.run()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw ValidationError("psql failed (exit \(p.terminationStatus)) running: \(command)") }

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import OrderStore
+import Pipeline
+import PostgresClient
+
+/// The orders pipeline against its floor: `psql` COPY of the same final rows into the same schema.
+struct OrdersBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "orders",
+        abstract: "orderflow run on a generated order feed vs psql COPY of the same final rows (the floor).",
+        discussion: """
+            Each `orderflow run` is a child process, so its wall time and peak RSS are its own.
+            Order: a warm-up run (whose result is dumped as the floor's input), the floor, the
+            timed CSV run, a forced re-run of the same file (must write 0 rows), the NDJSON run.
+            The benchmark empties the orders tables of the target database: use a scratch one.
+            """)
+
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Orders to generate (about 2.2 line items each).") var orders = 1_000_000
+    @Option(help: "Generator seed.") var seed: UInt64 = 42
+    @Option(help: "Where generated feeds and dumps are kept.") var workDir = ".orderflow/bench"
+    @Flag(help: "Skip the NDJSON run.") var skipNdjson = false
+
+    func run() throws {
+        try failing {
+            let url = try db.resolve()
+            let conn = try PostgresConnection(url)
+            try conn.execute("SET client_min_messages = warning")
+            try Migrator().migrate(conn)
+            try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
+            let dir = URL(fileURLWithPath: workDir).standardizedFileURL
+            let csv = dir.appendingPathComponent("orders-\(orders)-\(seed).csv.gz").path
+            let ndjson = dir.appendingPathComponent("orders-\(orders)-\(seed).ndjson.gz").path
+            for (path, format) in [(csv, OrderFeedGenerator.Format.csv), (ndjson, .ndjson)] where !FileManager.default.fileExists(atPath: path) {
+                if format == .ndjson && skipNdjson { continue }
+                note("generating \(orders) orders as \(format.rawValue) into \(path)…")
+                _ = try OrderFeedGenerator(orders: orders, seed: seed).write(format, to: path, gzip: true)
+            }
+            let pipeline = dir.appendingPathComponent("bench-orders.yaml").path
+            try "name: bench-orders\nkind: orders\nsource: legacy\nmode: upsert\nguards:\n  max_rejects: 0\n"
+                .write(toFile: pipeline, atomically: true, encoding: .utf8)
+            let psql = try PsqlRunner(url: url)
+            let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+            func empty() throws {
+                try conn.execute("TRUNCATE orders, order_items, order_events, import_runs; CHECKPOINT")
+            }
+            func runOrderflow(_ input: String, label: String) throws -> Measured {
+                let m = try Measured.run(me, ["run", pipeline, input, "--force", "--database", url,
+                                              "--report-dir", dir.appendingPathComponent("report-\(label)").path])
+                guard m.status == 0 else { throw ValidationError("orderflow run (\(label)) exited with \(m.status)") }
+                note(String(format: "%@: %.2f s, peak RSS %.1f MB", label, m.seconds, Double(m.maxRSSKiB) / 1024))
+                return m
+            }
+
+            try empty()
+            _ = try runOrderflow(csv, label: "warm-up")
+            let ordersDump = dir.appendingPathComponent("floor-orders.tsv").path
+            let itemsDump = dir.appendingPathComponent("floor-items.tsv").path
+            try psql.run("\\copy orders TO '\(ordersDump)'")
+            try psql.run("\\copy order_items TO '\(itemsDump)'")
+            let lineRows = try conn.query("SELECT count(*) AS n FROM order_items").rows[0].decode("n", as: Int.self)
+
+            try empty()
+            let floor = try Stopwatch.time {
+                try psql.run(["\\copy orders FROM '\(ordersDump)'", "\\copy order_items FROM '\(itemsDump)'"], singleTransaction: true)
+            }
+            note(String(format: "floor: psql COPY of the final rows: %.2f s", floor))
+
+            try empty()
+            let first = try runOrderflow(csv, label: "csv")
+            let eventsBefore = try conn.query("SELECT count(*) AS n FROM order_events").rows[0].decode("n", as: Int.self)
+            let rerun = try runOrderflow(csv, label: "forced re-run")
+            let report = try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: dir.appendingPathComponent("report-forced re-run/report.json")))
+            let written = report.counts.created + report.counts.updated + report.counts.deleted + report.counts.mirrorDeleted
+            let eventsAfter = try conn.query("SELECT count(*) AS n FROM order_events").rows[0].decode("n", as: Int.self)
+
+            var nd: Measured?
+            if !skipNdjson {
+                try empty()
+                nd = try runOrderflow(ndjson, label: "ndjson")
+            }
+
+            print("orders pipeline, \(orders) orders / \(lineRows) line rows (gz CSV \(fileSize(csv) / 1_048_576) MiB), same run, same machine")
+            print(String(format: "  floor   psql COPY of final rows        %8.2f s", floor))
+            print(String(format: "  csv     orderflow run                  %8.2f s  %.2f× floor (target ≤ 1.25)  peak RSS %.1f MB", first.seconds, first.seconds / floor, first.mb))
+            print(String(format: "  re-run  forced, %d rows written, %d events added %6.2f s  %.2f× first run (target ≤ 0.5)  peak RSS %.1f MB",
+                         written, eventsAfter - eventsBefore, rerun.seconds, rerun.seconds / first.seconds, rerun.mb))
+            if let nd {
+                print(String(format: "  ndjson  orderflow run                  %8.2f s  %.2f× csv run (target ≤ 1.5)  peak RSS %.1f MB", nd.seconds, nd.seconds / first.seconds, nd.mb))
+            }
+        }
+    }
+
+    func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
+    }
+}
+
+/// A child process's wall time and peak resident memory (from wait4's rusage).
+struct Measured {
+    var status: Int32
+    var seconds: Double
+    var maxRSSKiB: Int
+    var mb: Double { Double(maxRSSKiB) / 1024 }
+
+    static func run(_ executable: String, _ args: [String]) throws -> Measured {
+        let argv = ([executable] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        let rc = posix_spawn(&pid, executable, nil, nil, argv, environ)
+        guard rc == 0 else { throw ValidationError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let code = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return Measured(status: code, seconds: seconds, maxRSSKiB: usage.ru_maxrss)
+    }
+}
