@@ -7,9 +7,14 @@ import Foundation
 public struct UUIDv7Generator: Sendable {
     private var lastMillis: UInt64 = 0
     private var counter: UInt16 = 0
-    private var rng = SystemRandomNumberGenerator()
+    // The OS generator costs a system call per id; ids need uniqueness, not secrecy, so a fast
+    // generator seeded once from the OS supplies the random bits.
+    private var rng: SplitMix64
 
-    public init() {}
+    public init() {
+        var system = SystemRandomNumberGenerator()
+        rng = SplitMix64(seed: system.next())
+    }
 
     /// The next id; monotonic within one generator even inside the same millisecond.
     public mutating func next(now: Date = Date()) -> UUID {
@@ -31,5 +36,27 @@ public struct UUIDv7Generator: Sendable {
         b[8] = 0x80 | UInt8(truncatingIfNeeded: random >> 56) & 0x3F
         for i in 9..<16 { b[i] = UInt8(truncatingIfNeeded: random >> (8 * UInt64(15 - i))) }
         return UUID(uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast and deterministic; for UUID random bits and
+/// synthetic data, never for secrets.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    /// An independent generator per (seed, stream, index), so any item can be rebuilt alone.
+    public init(seed: UInt64, stream: UInt64, index: Int) {
+        var mixer = SplitMix64(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
+        var second = SplitMix64(seed: mixer.next() ^ (UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15))
+        state = second.next()
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

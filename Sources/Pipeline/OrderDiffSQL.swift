@@ -9,7 +9,7 @@ enum OrderDiffSQL {
     /// no WAL, no cleanup, invisible to other sessions.
     static let createLines = """
         CREATE TEMP TABLE stage_lines (
-            pos bigint NOT NULL, rec_first boolean NOT NULL, okey text,
+            pos bigint NOT NULL, grp_lines integer, grp_repeat boolean, rec_first boolean NOT NULL, okey text,
             order_id uuid, external_ref text, new_id uuid, action text,
             customer_id text, status text, currency text, created_at timestamptz,
             tracking_company text, tracking_number text,
@@ -35,10 +35,23 @@ enum OrderDiffSQL {
         """
 
     /// One row per staged order, its target in `orders`, and its outcome. $1 source, $2 enforce
-    /// transitions. A column differing between rows of one order (`min <> max`, or NULL on
-    /// some rows only) makes the rows conflicting.
+    /// transitions.
+    ///
+    /// The reader sends each run of adjacent rows of one order as a group, already checked, whose
+    /// first row carries the line count (`grp_lines`). An order that is one group is read from
+    /// that row alone; only orders whose key may repeat (`grp_repeat`, from the reader's key
+    /// filter) are aggregated, and a column differing between their rows (`min <> max`, or NULL
+    /// on some rows only) makes them conflicting.
     static let classify = """
-        WITH g AS (
+        WITH multi AS (
+            SELECT DISTINCT okey FROM stage_lines WHERE grp_repeat
+        ), single AS (
+            SELECT okey, CASE WHEN left(okey, 1) <> '~' THEN okey::uuid END AS order_id, external_ref, new_id,
+                   pos AS first_pos, action, customer_id, status, currency, created_at, tracking_company, tracking_number,
+                   grp_lines AS n_lines, false AS conflict, false AS renumber, false AS dup_line
+            FROM stage_lines l
+            WHERE grp_lines IS NOT NULL AND NOT EXISTS (SELECT 1 FROM multi m WHERE m.okey = l.okey)
+        ), merged AS (
             SELECT okey,
                    CASE WHEN left(okey, 1) <> '~' THEN okey::uuid END AS order_id,
                    min(external_ref) AS external_ref,
@@ -47,7 +60,7 @@ enum OrderDiffSQL {
                    min(action) AS action, min(customer_id) AS customer_id, min(status) AS status,
                    min(currency) AS currency, min(created_at) AS created_at,
                    min(tracking_company) AS tracking_company, min(tracking_number) AS tracking_number,
-                   count(product_id) AS n_lines,
+                   count(product_id)::integer AS n_lines,
                    (min(action) IS DISTINCT FROM max(action)
                     OR min(customer_id) IS DISTINCT FROM max(customer_id) OR count(customer_id) NOT IN (0, count(*))
                     OR min(status) IS DISTINCT FROM max(status) OR count(status) NOT IN (0, count(*))
@@ -60,22 +73,23 @@ enum OrderDiffSQL {
                    coalesce(max(line_no), 0) <> count(product_id) AS renumber,
                    count(DISTINCT product_id) <> count(product_id) AS dup_line
             FROM stage_lines
-            WHERE okey IS NOT NULL AND reject_reason IS NULL
+            WHERE okey IN (SELECT okey FROM multi) AND reject_reason IS NULL
             GROUP BY okey
+        ), g AS (
+            SELECT * FROM single UNION ALL SELECT * FROM merged
         ), r AS (
             SELECT DISTINCT okey FROM stage_lines WHERE reject_reason IS NOT NULL AND okey IS NOT NULL
-        ), keys AS (
-            SELECT okey FROM g UNION SELECT okey FROM r
+        ), k AS (
+            SELECT g.*, r.okey IS NOT NULL AS has_reject FROM g LEFT JOIN r ON r.okey = g.okey
+            UNION ALL
+            SELECT r.okey, CASE WHEN left(r.okey, 1) <> '~' THEN r.okey::uuid END, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                   NULL, NULL, NULL, NULL, false, false, false, true
+            FROM r WHERE NOT EXISTS (SELECT 1 FROM g WHERE g.okey = r.okey)
         ), t AS (
-            SELECT k.okey, g.order_id, g.external_ref, g.new_id, g.first_pos, g.action, g.customer_id, g.status,
-                   g.currency, g.created_at, g.tracking_company, g.tracking_number, g.n_lines,
-                   g.conflict, g.renumber, g.dup_line, r.okey IS NOT NULL AS has_reject,
-                   coalesce(o1.id, o2.id) AS target_id
-            FROM keys k
-            LEFT JOIN g ON g.okey = k.okey
-            LEFT JOIN r ON r.okey = k.okey
-            LEFT JOIN orders o1 ON left(k.okey, 1) <> '~' AND o1.id = (CASE WHEN left(k.okey, 1) <> '~' THEN k.okey::uuid END)
-            LEFT JOIN orders o2 ON left(k.okey, 1) = '~' AND o2.source = $1 AND o2.external_ref = substr(k.okey, 2)
+            SELECT k.*, coalesce(o1.id, o2.id) AS target_id
+            FROM k
+            LEFT JOIN orders o1 ON k.order_id IS NOT NULL AND o1.id = k.order_id
+            LEFT JOIN orders o2 ON k.order_id IS NULL AND o2.source = $1 AND o2.external_ref = substr(k.okey, 2)
         )
         INSERT INTO stage_orders (okey, order_id, external_ref, new_id, first_pos, action, customer_id, status, currency,
                                   created_at, tracking_company, tracking_number, n_lines, conflict, renumber, dup_line,

@@ -358,38 +358,6 @@ struct LineItem {
     var priceCents: Int64
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough for synthetic data.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(state: UInt64) { self.state = state }
-
-    /// An independent generator per (seed, stream, index), so any order can be rebuilt alone.
-    init(seed: UInt64, stream: UInt64, index: Int) {
-        var mixer = SplitMix64(state: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
-        let base = mixer.next()
-        var second = SplitMix64(state: base ^ (UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15))
-        state = second.next()
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..<bound` (Lemire's multiply-high; the bias is negligible for our bounds).
-    mutating func below(_ bound: Int) -> Int {
-        Int(truncatingIfNeeded: next().multipliedFullWidth(by: UInt64(bound)).high)
-    }
-
-    /// Uniform in `[0, 1)`.
-    mutating func unit() -> Double {
-        Double(next() >> 11) * 0x1p-53
-    }
-}
 
 /// A fixed 1 MiB staging area for the generator's output: bytes are stored with pointer writes
 /// and handed on whenever a megabyte is full, so memory stays flat whatever the feed size.
@@ -661,5 +629,17 @@ private func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, name
         }
         base += written
         remaining -= written
+    }
+}
+
+extension SplitMix64 {
+    /// Uniform in `0..<bound` (Lemire's multiply-high; the bias is negligible for our bounds).
+    mutating func below(_ bound: Int) -> Int {
+        Int(truncatingIfNeeded: next().multipliedFullWidth(by: UInt64(bound)).high)
+    }
+
+    /// Uniform in `[0, 1)`.
+    mutating func unit() -> Double {
+        Double(next() >> 11) * 0x1p-53
     }
 }

@@ -40,6 +40,7 @@ struct OrderFeedReader {
         case .ndjson:
             try readNDJSON(decoder, file: fileNumber, validator: validator, encoder: &encoder, stats: &stats, emit: emit)
         }
+        encoder.finishGroup()
         if !encoder.buffer.isEmpty { try emit(encoder.buffer) }
         stats.bytesIn += decoder.inputBytes
         stats.bytesDecoded += decoder.outputBytes
@@ -63,13 +64,11 @@ struct OrderFeedReader {
             if !r.isBlank { headerRecord = r }
         }
         let header = CSVHeader(record: headerRecord!)
-        var columns: [String: Int] = [:]
-        for field in PipelineDefinition.orderFields + PipelineDefinition.lineFields {
-            if let i = header.index(of: definition.column(for: field, format: .csv)) { columns[field] = i }
-        }
-        var missing = ["customer_id", "product_id", "quantity"].filter { columns[$0] == nil }
-            .map { definition.column(for: $0, format: .csv) }
-        if columns["order_id"] == nil && columns["external_ref"] == nil {
+        // Column of each canonical field, indexed by `Field.rawValue` (-1: not in this feed).
+        let columns = Field.allCases.map { header.index(of: definition.column(for: $0.name, format: .csv)) ?? -1 }
+        var missing = [Field.customerId, .productId, .quantity].filter { columns[$0.rawValue] < 0 }
+            .map { definition.column(for: $0.name, format: .csv) }
+        if columns[Field.orderId.rawValue] < 0 && columns[Field.externalRef.rawValue] < 0 {
             missing.append(definition.column(for: "external_ref", format: .csv))
         }
         if !missing.isEmpty { throw MissingColumns(file: path, missing: missing, header: header.names) }
@@ -96,12 +95,10 @@ struct OrderFeedReader {
             if record.isBlank { continue }
             stats.records += 1
             let position = StageRowEncoder.position(file: file, line: record.line)
-            let get: (String) -> RawField = { field in
-                guard let i = columns[field], i < record.count else { return .absent }
-                let bytes = record[i]
-                if bytes.isEmpty { return .absent }
-                guard let s = String(validating: bytes, as: UTF8.self) else { return .invalidUTF8 }
-                return .text(s)
+            let get: OrderRowValidator.Get = { field in
+                let i = columns[field.rawValue]
+                guard i >= 0, i < record.count else { return nil }
+                return OrderRowValidator.trimmed(record[i])
             }
             if record.count != width {
                 stats.rowRejects += 1
@@ -115,7 +112,7 @@ struct OrderFeedReader {
                 stats.rowRejects += 1
                 encoder.appendReject(position: position, orderKey: validator.orderKey(get), reason: problem.reason, message: problem.message)
             case .success(var row):
-                if row.action == "delete" {
+                if row.isDelete {
                     encoder.appendRow(row, position: position, recordFirst: true)
                     stats.rowsStaged += 1
                 } else if let problem = validator.line(&row, get) {
@@ -140,8 +137,26 @@ struct OrderFeedReader {
             }
         }
         let reader = NDJSONReader(source: source)
-        let keys = Dictionary(uniqueKeysWithValues: (PipelineDefinition.orderFields + PipelineDefinition.lineFields).map { ($0, definition.column(for: $0, format: .ndjson)) })
+        // JSON key → canonical field, once for the run.
+        var fieldOfKey: [String: Field] = [:]
+        for field in Field.allCases { fieldOfKey[definition.column(for: field.name, format: .ndjson)] = field }
         let productsKey = definition.mapping["products"] ?? "products"
+        /// The canonical fields of one JSON object as bytes, or the first field that is not a scalar.
+        func fields(_ object: [JSONMember]) -> Result<[ArraySlice<UInt8>?], FieldProblem> {
+            var values = [ArraySlice<UInt8>?](repeating: nil, count: Field.allCases.count)
+            for member in object {
+                guard let field = fieldOfKey[member.key] else { continue }
+                switch member.value {
+                case .string(let s): values[field.rawValue] = OrderRowValidator.trimmed(Array(s.utf8)[...])
+                case .number(let text): values[field.rawValue] = Array(text.utf8)[...]
+                case .bool(let b): values[field.rawValue] = Array((b ? "true" : "false").utf8)[...]
+                case .null: values[field.rawValue] = nil
+                case .array, .object:
+                    return .failure(FieldProblem(field: field.name, reason: .invalidValue(field.name), message: "\(member.key) must be text or a number, not an array or object"))
+                }
+            }
+            return .success(values)
+        }
         while let line = try reader.next() {
             stats.records += 1
             let position = StageRowEncoder.position(file: file, line: line.line)
@@ -155,19 +170,17 @@ struct OrderFeedReader {
                 try flush()
                 continue
             }
-            func getter(_ object: [JSONMember]) -> (String) -> RawField {
-                { field in
-                    guard let key = keys[field], let value = object.first(where: { $0.key == key })?.value else { return .absent }
-                    switch value {
-                    case .string(let s): return s.isEmpty ? .absent : .text(s)
-                    case .number(let text): return .text(text)
-                    case .bool(let b): return .text(b ? "true" : "false")
-                    case .null: return .absent
-                    case .array, .object: return .text("<\(field) must not be an array or object>")
-                    }
-                }
+            let values: [ArraySlice<UInt8>?]
+            switch fields(members) {
+            case .failure(let problem):
+                stats.rowRejects += 1
+                encoder.appendReject(position: position, orderKey: nil, reason: problem.reason, message: problem.message)
+                try flush()
+                continue
+            case .success(let v):
+                values = v
             }
-            let get = getter(members)
+            let get: OrderRowValidator.Get = { values[$0.rawValue] }
             var row: OrderRow
             switch validator.order(get) {
             case .failure(let problem):
@@ -178,7 +191,7 @@ struct OrderFeedReader {
             case .success(let r):
                 row = r
             }
-            if row.action == "delete" {
+            if row.isDelete {
                 encoder.appendRow(row, position: position, recordFirst: true)
                 stats.rowsStaged += 1
                 try flush()
@@ -192,15 +205,23 @@ struct OrderFeedReader {
             }
             var rows: [OrderRow] = []
             var problem: FieldProblem?
-            for (i, product) in products.enumerated() {
-                guard case .object(let fields) = product else {
+            products: for (i, product) in products.enumerated() {
+                guard case .object(let productFields) = product else {
                     problem = FieldProblem(field: productsKey, reason: .invalidValue("products"), message: "\(productsKey)[\(i)] is not an object")
-                    break
+                    break products
+                }
+                let lineValues: [ArraySlice<UInt8>?]
+                switch fields(productFields) {
+                case .failure(let p):
+                    problem = FieldProblem(field: p.field, reason: p.reason, message: "\(productsKey)[\(i)]: \(p.message)")
+                    break products
+                case .success(let v):
+                    lineValues = v
                 }
                 var lineRow = row
-                if let p = validator.line(&lineRow, getter(fields)) {
+                if let p = validator.line(&lineRow, { lineValues[$0.rawValue] }) {
                     problem = FieldProblem(field: p.field, reason: p.reason, message: "\(productsKey)[\(i)]: \(p.message)")
-                    break
+                    break products
                 }
                 rows.append(lineRow)
             }
@@ -215,5 +236,16 @@ struct OrderFeedReader {
             }
             try flush()
         }
+    }
+}
+
+/// Reads and validates a feed without a database, for `orderflow bench read` and profiling.
+public enum FeedReadProbe {
+    /// Returns the number of records and of COPY bytes the reader produced.
+    public static func run(definition: PipelineDefinition, path: String) throws -> (records: Int, rejects: Int, stagedBytes: Int) {
+        var stats = OrderFeedReader.Stats()
+        var bytes = 0
+        try OrderFeedReader(definition: definition).read(path: path, fileNumber: 0, stats: &stats) { bytes += $0.count }
+        return (stats.records, stats.rowRejects, bytes)
     }
 }

@@ -104,27 +104,34 @@ public struct OrderRun {
         try conn.execute(OrderDiffSQL.createOrders)
         let readStats = try clock.measure("read+stage", rows: { $0.records }) { try stage(conn, inputs: spooled) }
 
-        try clock.measure("diff", rows: 0) {
-            // Temp tables get no statistics from autovacuum; without them the planner assumes
-            // they are tiny and picks nested loops that take minutes on large feeds.
-            try conn.execute("ANALYZE stage_lines")
-            try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.classify, binds: [definition.source, definition.enforceTransitions ? "true" : "false"]))
-            try conn.execute("ANALYZE stage_orders")
-            try conn.execute(OrderDiffSQL.rejectDuplicateTargets)
-            if try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.anyRenumber)).rows[0].decode("any", as: Bool.self) {
-                try conn.execute(OrderDiffSQL.renumber)
+        // Each statement is timed on its own: the report shows where a slow run spends its time.
+        func step(_ name: String, _ sql: String, _ binds: [String?] = []) throws {
+            _ = try clock.measure(name, rows: { (r: PostgresResult) in r.affectedRows }) {
+                try conn.query(PostgresQuery(unsafeSQL: sql, binds: binds))
             }
-            try conn.execute(OrderDiffSQL.flagItemChanges)
-            if definition.mode == .mirror {
-                try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.addMirrorDeletes, binds: [definition.source]))
-            }
+        }
+        // Temp tables get no statistics from autovacuum; without them the planner assumes
+        // they are tiny and picks nested loops that take minutes on large feeds.
+        try step("diff: analyze staging", "ANALYZE stage_lines")
+        try step("diff: classify orders", OrderDiffSQL.classify, [definition.source, definition.enforceTransitions ? "true" : "false"])
+        try step("diff: analyze orders", "ANALYZE stage_orders")
+        try step("diff: duplicate targets", OrderDiffSQL.rejectDuplicateTargets)
+        if try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.anyRenumber)).rows[0].decode("any", as: Bool.self) {
+            try step("diff: renumber lines", OrderDiffSQL.renumber)
+        }
+        try step("diff: compare items", OrderDiffSQL.flagItemChanges)
+        if definition.mode == .mirror {
+            try step("diff: mirror deletes", OrderDiffSQL.addMirrorDeletes, [definition.source])
         }
         let summary = try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.summary, binds: [definition.source])).rows[0]
         report.counts = try counts(summary)
         let sourceOrders = try summary.decode("source_orders", as: Int.self)
         try reconcile(report.counts, read: readStats)
 
-        let rejects = try clock.measure("rejects", rows: report.counts.recordsRejected) { try collectRejects(conn, into: &report) }
+        // With no rejects the list is empty: skip its query (a scan of every staged row).
+        let rejects = try clock.measure("rejects", rows: report.counts.recordsRejected) {
+            report.counts.recordsRejected == 0 ? try RejectList.empty() : try collectRejects(conn, into: &report)
+        }
         defer { unlink(rejects.path) }
 
         if let violation = guardViolation(report.counts, sourceOrders: sourceOrders) {
@@ -136,15 +143,15 @@ public struct OrderRun {
             throw RunError.guardExceeded(violation)
         }
 
-        try clock.measure("apply", rows: report.counts.created + report.counts.updated + report.counts.deleted + report.counts.mirrorDeleted) {
-            let binds: [String?] = [definition.source, String(importRunId), now.postgresText]
-            for sql in [OrderDiffSQL.insertOrders, OrderDiffSQL.insertCreatedItems, OrderDiffSQL.updateOrders,
-                        OrderDiffSQL.deleteChangedItems, OrderDiffSQL.insertChangedItems, OrderDiffSQL.insertEvents,
-                        OrderDiffSQL.deleteOrders] {
-                // Every statement gets all three parameters; the unused CTE gives each one a type
-                // even where a statement does not use it (else: "could not determine data type").
-                try conn.query(PostgresQuery(unsafeSQL: "WITH run_params AS (SELECT $1::text, $2::bigint, $3::timestamptz) " + sql, binds: binds))
-            }
+        // Every statement gets all three parameters; the unused CTE gives each one a type even
+        // where a statement does not use it (else: "could not determine data type").
+        let binds: [String?] = [definition.source, String(importRunId), now.postgresText]
+        let params = "WITH run_params AS (SELECT $1::text, $2::bigint, $3::timestamptz) "
+        for (name, sql) in [("apply: insert orders", OrderDiffSQL.insertOrders), ("apply: insert items", OrderDiffSQL.insertCreatedItems),
+                            ("apply: update orders", OrderDiffSQL.updateOrders), ("apply: delete changed items", OrderDiffSQL.deleteChangedItems),
+                            ("apply: insert changed items", OrderDiffSQL.insertChangedItems), ("apply: history events", OrderDiffSQL.insertEvents),
+                            ("apply: delete orders", OrderDiffSQL.deleteOrders)] {
+            try step(name, params + sql, binds)
         }
 
         report.outcome = options.dryRun ? .dryRun : .applied

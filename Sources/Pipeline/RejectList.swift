@@ -7,6 +7,15 @@ public struct RejectList: Sendable {
 
     public init(path: String) { self.path = path }
 
+    /// An empty list (its file exists, so callers need not special-case it).
+    static func empty() throws -> RejectList {
+        let path = NSTemporaryDirectory() + "/orderflow-rejects-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tsv"
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw RunError.configuration("cannot create a temporary file in \(NSTemporaryDirectory())")
+        }
+        return RejectList(path: path)
+    }
+
     /// One rejected record.
     public struct Entry: Sendable, Equatable {
         public var file: Int

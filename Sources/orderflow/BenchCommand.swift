@@ -1,13 +1,15 @@
 import ArgumentParser
 import EmbeddedPostgres
 import Foundation
+import OrderModel
+import Pipeline
 import PostgresClient
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks against the PostgreSQL floor, measured in the same run.",
-        subcommands: [CopyBench.self, OrdersBench.self])
+        subcommands: [CopyBench.self, OrdersBench.self, ReadBench.self])
 }
 
 /// COPY FROM STDIN through PostgresClient versus `psql \copy` of the same rows into the same table.
@@ -171,15 +173,20 @@ struct StagingRowGenerator {
     }
 }
 
-/// A tiny deterministic PRNG (Steele, Lea, Flood), so generated data is the same on every machine.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+
+/// The reader alone: parse, validate and encode a feed, no database (the client's share of a run).
+struct ReadBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "read", abstract: "Reader throughput on a feed, without a database.")
+    @Argument(help: "Pipeline definition.") var pipeline: String
+    @Argument(help: "Feed file.") var input: String
+
+    func run() throws {
+        try failing {
+            let def = try PipelineDefinition.load(path: pipeline)
+            var result = (records: 0, rejects: 0, stagedBytes: 0)
+            let seconds = try Stopwatch.time { result = try FeedReadProbe.run(definition: def, path: input) }
+            print(String(format: "%d records (%d rejected), %.1f MB staged in %.2f s: %.0f records/s", result.records, result.rejects,
+                         Double(result.stagedBytes) / 1e6, seconds, Double(result.records) / seconds))
+        }
     }
 }

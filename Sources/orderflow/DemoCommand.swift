@@ -1,24 +1,71 @@
 import ArgumentParser
+import Foundation
 import OrderStore
+import Pipeline
 import PostgresClient
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "End to end on the embedded database: migrate, then the sample pipelines.")
+        abstract: "End to end on the embedded database: migrate, then the sample pipelines.",
+        discussion: """
+            Imports the legacy export (CSV, then the same orders as NDJSON: nothing changes), a
+            later snapshot in mirror mode (dry run first), a legacy ERP export with its own column
+            names, and two broken files that must apply nothing. Run it again: already applied
+            inputs are recognised by their SHA-256 and skipped.
+            """)
 
     @OptionGroup var db: DatabaseOptions
+    @Option(help: "Directory of the sample feeds.") var samples = "samples"
+    @Option(help: "Directory of the pipeline definitions.") var pipelines = "pipelines"
+
+    struct Step {
+        var title: String
+        var pipeline: String
+        var input: String
+        var dryRun = false
+        /// The exit code this step must end with (broken inputs must be refused).
+        var expect: Int32 = 0
+    }
 
     func run() throws {
         try failing {
-            let conn = try db.connect()
-            let outcome = try Migrator().migrate(conn)
-            print(MigrateCommand.describe(outcome, target: conn.target))
+            let url = try db.resolve()
+            let conn = try PostgresConnection(url)
+            print(MigrateCommand.describe(try Migrator().migrate(conn), target: conn.target))
+            let steps = [
+                Step(title: "Legacy export, canonical CSV", pipeline: "orders-upsert", input: "legacy-orders.csv.gz"),
+                Step(title: "The same orders as NDJSON (nothing should change)", pipeline: "orders-upsert", input: "legacy-orders.ndjson.gz"),
+                Step(title: "A later full snapshot in mirror mode, dry run", pipeline: "orders-mirror", input: "legacy-orders-later.csv.gz", dryRun: true),
+                Step(title: "The same snapshot, applied", pipeline: "orders-mirror", input: "legacy-orders-later.csv.gz"),
+                Step(title: "A legacy ERP export with its own column names", pipeline: "legacy-erp", input: "legacy-erp.csv.gz"),
+                Step(title: "Broken values: the reject guard must refuse it (exit 3)", pipeline: "orders-upsert", input: "broken/bad-values.csv", expect: 3),
+                Step(title: "A truncated gzip: the run must fail and apply nothing (exit 1)", pipeline: "orders-upsert", input: "broken/truncated.csv.gz", expect: 1),
+            ]
+            var surprises: [String] = []
+            for (i, step) in steps.enumerated() {
+                print("\n[\(i + 1)/\(steps.count)] \(step.title)")
+                print("  $ orderflow run \(pipelines)/\(step.pipeline).yaml \(samples)/\(step.input)\(step.dryRun ? " --dry-run" : "")")
+                var options = RunOptions()
+                options.dryRun = step.dryRun
+                let code = RunCommand.execute(pipeline: "\(pipelines)/\(step.pipeline).yaml", inputs: ["\(samples)/\(step.input)"],
+                                              options: options, reportDir: nil) { try PostgresConnection(url) }
+                if code == step.expect {
+                    if code != 0 { print("  → exit \(code), as expected: nothing was applied") }
+                } else {
+                    surprises.append("step \(i + 1) exited \(code), expected \(step.expect)")
+                }
+            }
             let counts = try conn.query("""
                 SELECT (SELECT count(*) FROM orders) AS orders, (SELECT count(*) FROM order_items) AS items,
-                       (SELECT count(*) FROM import_runs) AS runs
+                       (SELECT count(*) FROM order_events) AS events, (SELECT count(*) FROM import_runs) AS runs
                 """).rows[0]
-            print("database ready: \(counts["orders"] ?? "0") orders, \(counts["items"] ?? "0") line items, \(counts["runs"] ?? "0") import runs")
+            print("\ndatabase now: \(counts["orders"] ?? "0") orders, \(counts["items"] ?? "0") line items, \(counts["events"] ?? "0") history events, \(counts["runs"] ?? "0") applied runs")
+            print("reports: ./reports/<run id>/report.md; history: orderflow runs")
+            if !surprises.isEmpty {
+                note("demo: " + surprises.joined(separator: "; "))
+                throw Exit.failed
+            }
         }
     }
 }

@@ -26,53 +26,70 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        var options = RunOptions()
+        options.dryRun = dryRun
+        options.force = force
+        options.lockTimeoutSeconds = lockTimeout
+        let code = Self.execute(pipeline: pipeline, inputs: inputs, options: options, reportDir: reportDir) { try db.connect() }
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    /// Runs one pipeline end to end, prints its summary, and returns DESIGN.md's exit code.
+    /// Shared by `run` and `demo`.
+    static func execute(pipeline: String, inputs: [String], options: RunOptions, reportDir: String?,
+                        connect: () throws -> PostgresConnection) -> Int32 {
         let definition: PipelineDefinition
         do {
             definition = try PipelineDefinition.load(path: pipeline)
         } catch {
             note("error: \(error)")
-            throw Exit.usage
+            return Exit.usage.rawValue
         }
         guard definition.kind == .orders else {
             note("error: \(pipeline): kind \(definition.kind.rawValue) pipelines are not runnable with `run` yet (orders only)")
-            throw Exit.usage
+            return Exit.usage.rawValue
         }
-        let runId = Self.makeRunId(definition.name)
+        let runId = makeRunId(definition.name)
         let directory = URL(fileURLWithPath: reportDir ?? "reports/\(runId)")
-        var options = RunOptions()
-        options.dryRun = dryRun
-        options.force = force
-        options.lockTimeoutSeconds = lockTimeout
         let run = OrderRun(definition: definition, inputs: inputs, options: options)
-
         var target = "(not connected)"
+        func failed(_ message: String) {
+            var report = RunReport(runId: runId, pipeline: definition.name, pipelineFile: definition.file, kind: definition.kind.rawValue,
+                                   mode: definition.mode.rawValue, source: definition.source, dryRun: options.dryRun, outcome: .failed,
+                                   database: target, startedAt: Timestamp.now.description)
+            report.message = message + " (nothing was applied)"
+            report.finishedAt = Timestamp.now.description
+            // Best effort: the failure may be the report directory itself.
+            try? ReportWriter(directory: directory).write(report)
+        }
         do {
-            let conn = try db.connect()
+            let conn = try connect()
             target = conn.target
             let report = try run.run(on: conn, runId: runId) { report, rejects in
-                try Self.writeReports(report, rejects: rejects, definition: definition, inputs: inputs, directory: directory)
+                try writeReports(report, rejects: rejects, definition: definition, inputs: inputs, directory: directory)
             }
             printSummary(report, directory: directory)
+            return 0
         } catch let error as RunError {
             switch error {
             case .guardExceeded(let message):
                 note("aborted: \(message)")
                 note("report: \(directory.path)/report.md")
-                throw Exit.guardAborted
+                return Exit.guardAborted.rawValue
             case .configuration(let message):
-                writeFailure(runId: runId, definition: definition, target: target, message: message, directory: directory)
+                failed(message)
                 note("error: \(message)")
-                throw Exit.usage
+                return Exit.usage.rawValue
             case .reconciliation(let message):
-                writeFailure(runId: runId, definition: definition, target: target, message: message, directory: directory)
+                failed(message)
                 note("error: counts do not reconcile, nothing applied: \(message)")
-                throw Exit.failed
+                return Exit.failed.rawValue
             }
         } catch {
-            writeFailure(runId: runId, definition: definition, target: target, message: "\(error)", directory: directory)
+            failed("\(error)")
             note("error: \(error)")
             note("nothing was applied; report: \(directory.path)/report.md")
-            throw Exit.failed
+            return Exit.failed.rawValue
         }
     }
 
@@ -85,17 +102,7 @@ struct RunCommand: ParsableCommand {
         try ReportWriter(directory: directory).write(report)
     }
 
-    /// A failed run still leaves a report saying why (best effort: the failure may be the disk).
-    func writeFailure(runId: String, definition: PipelineDefinition, target: String, message: String, directory: URL) {
-        var report = RunReport(runId: runId, pipeline: definition.name, pipelineFile: definition.file, kind: definition.kind.rawValue,
-                               mode: definition.mode.rawValue, source: definition.source, dryRun: dryRun, outcome: .failed,
-                               database: target, startedAt: Timestamp.now.description)
-        report.message = message + " (nothing was applied)"
-        report.finishedAt = Timestamp.now.description
-        try? ReportWriter(directory: directory).write(report)
-    }
-
-    func printSummary(_ r: RunReport, directory: URL) {
+    static func printSummary(_ r: RunReport, directory: URL) {
         let c = r.counts
         switch r.outcome {
         case .skipped:
