@@ -38,10 +38,10 @@ enum OrderDiffSQL {
     /// transitions.
     ///
     /// The reader sends each run of adjacent rows of one order as a group, already checked, whose
-    /// first row carries the line count (`grp_lines`). An order that is one group is read from
+    /// first row alone carries the order-level fields and the line count (`grp_lines`). An order that is one group is read from
     /// that row alone; only orders whose key may repeat (`grp_repeat`, from the reader's key
-    /// filter) are aggregated, and a column differing between their rows (`min <> max`, or NULL
-    /// on some rows only) makes them conflicting.
+    /// filter) are aggregated, and a column differing between their groups' first rows (`min <>
+    /// max`, or NULL on some of them only) makes them conflicting.
     static let classify = """
         WITH multi AS (
             SELECT DISTINCT okey FROM stage_lines WHERE grp_repeat
@@ -62,13 +62,13 @@ enum OrderDiffSQL {
                    min(tracking_company) AS tracking_company, min(tracking_number) AS tracking_number,
                    count(product_id)::integer AS n_lines,
                    (min(action) IS DISTINCT FROM max(action)
-                    OR min(customer_id) IS DISTINCT FROM max(customer_id) OR count(customer_id) NOT IN (0, count(*))
-                    OR min(status) IS DISTINCT FROM max(status) OR count(status) NOT IN (0, count(*))
-                    OR min(currency) IS DISTINCT FROM max(currency) OR count(currency) NOT IN (0, count(*))
-                    OR min(created_at) IS DISTINCT FROM max(created_at) OR count(created_at) NOT IN (0, count(*))
-                    OR min(tracking_company) IS DISTINCT FROM max(tracking_company) OR count(tracking_company) NOT IN (0, count(*))
-                    OR min(tracking_number) IS DISTINCT FROM max(tracking_number) OR count(tracking_number) NOT IN (0, count(*))
-                    OR min(external_ref) IS DISTINCT FROM max(external_ref) OR count(external_ref) NOT IN (0, count(*))
+                    OR min(customer_id) IS DISTINCT FROM max(customer_id) OR count(customer_id) NOT IN (0, count(grp_lines))
+                    OR min(status) IS DISTINCT FROM max(status) OR count(status) NOT IN (0, count(grp_lines))
+                    OR min(currency) IS DISTINCT FROM max(currency) OR count(currency) NOT IN (0, count(grp_lines))
+                    OR min(created_at) IS DISTINCT FROM max(created_at) OR count(created_at) NOT IN (0, count(grp_lines))
+                    OR min(tracking_company) IS DISTINCT FROM max(tracking_company) OR count(tracking_company) NOT IN (0, count(grp_lines))
+                    OR min(tracking_number) IS DISTINCT FROM max(tracking_number) OR count(tracking_number) NOT IN (0, count(grp_lines))
+                    OR min(external_ref) IS DISTINCT FROM max(external_ref) OR count(external_ref) NOT IN (0, count(grp_lines))
                    ) AS conflict,
                    coalesce(max(line_no), 0) <> count(product_id) AS renumber,
                    count(DISTINCT product_id) <> count(product_id) AS dup_line

@@ -147,10 +147,18 @@ public struct OrderRun {
         // where a statement does not use it (else: "could not determine data type").
         let binds: [String?] = [definition.source, String(importRunId), now.postgresText]
         let params = "WITH run_params AS (SELECT $1::text, $2::bigint, $3::timestamptz) "
-        for (name, sql) in [("apply: insert orders", OrderDiffSQL.insertOrders), ("apply: insert items", OrderDiffSQL.insertCreatedItems),
-                            ("apply: update orders", OrderDiffSQL.updateOrders), ("apply: delete changed items", OrderDiffSQL.deleteChangedItems),
-                            ("apply: insert changed items", OrderDiffSQL.insertChangedItems), ("apply: history events", OrderDiffSQL.insertEvents),
-                            ("apply: delete orders", OrderDiffSQL.deleteOrders)] {
+        let c = report.counts
+        let deletes = c.deleted + c.mirrorDeleted
+        // Statements with nothing to do are skipped: each would still scan every staged order.
+        for (name, sql, needed) in [
+            ("apply: insert orders", OrderDiffSQL.insertOrders, c.created > 0),
+            ("apply: insert items", OrderDiffSQL.insertCreatedItems, c.created > 0),
+            ("apply: update orders", OrderDiffSQL.updateOrders, c.updated > 0),
+            ("apply: delete changed items", OrderDiffSQL.deleteChangedItems, c.itemsChanged > 0),
+            ("apply: insert changed items", OrderDiffSQL.insertChangedItems, c.itemsChanged > 0),
+            ("apply: history events", OrderDiffSQL.insertEvents, c.created + c.updated + deletes > 0),
+            ("apply: delete orders", OrderDiffSQL.deleteOrders, deletes > 0),
+        ] where needed {
             try step(name, params + sql, binds)
         }
 

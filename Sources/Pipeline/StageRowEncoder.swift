@@ -65,14 +65,22 @@ struct StageRowEncoder {
             groupLines += 1
             groupProducts.append(product)
         }
+        let first = groupRowStarts.isEmpty
         groupRowStarts.append(groupRows.count)
         groupPositions.append(position)
         swap(&buffer, &groupRows)
         plain(recordFirst ? Self.t : Self.f)
-        text(key[...]); optionalPlain(row.orderId); text(row.externalRef)
-        plain(newId[...]); plain(row.isDelete ? Self.delete : Self.upsert)
-        text(row.customerId); optionalPlain(row.status.map { Self.statusBytes[$0]! }); optionalPlain(row.currency); optionalPlain(row.createdAt)
-        text(row.trackingCompany); text(row.trackingNumber)
+        text(key[...])
+        if first {
+            optionalPlain(row.orderId); text(row.externalRef)
+            plain(newId[...]); plain(row.isDelete ? Self.delete : Self.upsert)
+            text(row.customerId); optionalPlain(row.status.map { Self.statusBytes[$0]! }); optionalPlain(row.currency); optionalPlain(row.createdAt)
+            text(row.trackingCompany); text(row.trackingNumber)
+        } else {
+            // The group was checked to agree on these: only its first row carries them, which
+            // spares the server parsing them again for every line item.
+            for _ in 0..<10 { null() }
+        }
         if row.productId == nil { null() } else { integer(Int64(groupLines)) }
         text(row.productId)
         if let q = row.quantity { integer(Int64(q)) } else { null() }

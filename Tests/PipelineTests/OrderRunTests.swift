@@ -150,6 +150,24 @@ struct OrderRunTests {
         #expect(try f.run(try f.definition(), [try f.file("mixed2.csv", feed)]).counts.unchanged == 2)
     }
 
+    @Test func rowsOfAnOrderInSeveralPiecesAreCheckedAcrossPieces() throws {
+        let f = try PipelineFixture()
+        let feed = PipelineFixture.header + """
+            D1,c1,processing,USD,2026-10-01T10:00:00Z,,,p1,1,1
+            D2,c2,processing,USD,2026-10-01T10:00:00Z,,,p1,1,1
+            D1,c1-other,processing,USD,2026-10-01T10:00:00Z,,,p2,1,1
+            D3,c3,processing,USD,2026-10-01T10:00:00Z,,,p1,1,1
+            D2,c2,processing,USD,2026-10-01T10:00:00Z,,,p1,5,1
+            D4,c4,processing,USD,2026-10-01T10:00:00Z,,,p1,1,1
+            D3,c3,processing,USD,2026-10-01T10:00:00Z,,,p2,1,1
+
+            """
+        let r = try f.run(try f.definition(), [try f.file("pieces.csv", feed)])
+        #expect(r.rejectsByReason == ["conflicting_order_rows": 2, "duplicate_line": 2])
+        #expect(r.counts.created == 2)
+        #expect(try f.scalar("SELECT string_agg(external_ref || ':' || (SELECT string_agg(product_id, '+' ORDER BY line_no) FROM order_items WHERE order_id = o.id), ',' ORDER BY external_ref) FROM orders o") == "D3:p1+p2,D4:p1")
+    }
+
     @Test func deletesAndMirrorModeWithItsGuard() throws {
         let f = try PipelineFixture()
         var rows = ""
