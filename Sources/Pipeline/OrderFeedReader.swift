@@ -29,9 +29,16 @@ struct OrderFeedReader {
         }
     }
 
-    func read(path: String, fileNumber: Int, stats: inout Stats, emit: ([UInt8]) throws -> Void) throws {
+    /// Reads one input; `progress` gets (input bytes consumed, records) after every chunk.
+    func read(path: String, fileNumber: Int, stats: inout Stats, progress: (Int64, Int) -> Void = { _, _ in },
+              emit: ([UInt8]) throws -> Void) throws {
         let limits = DecompressionLimits(maxOutputBytes: definition.maxDecompressedBytes, maxRatio: definition.maxCompressionRatio)
         let decoder = try GzipDecoder(source: FileByteSource(path: path), limits: limits)
+        let records = stats.records
+        let emit: ([UInt8]) throws -> Void = { chunk in
+            try emit(chunk)
+            progress(decoder.inputBytes, records)
+        }
         var encoder = StageRowEncoder()
         let validator = OrderRowValidator(defaultCurrency: definition.defaultCurrency)
         switch definition.format(forFile: path) {

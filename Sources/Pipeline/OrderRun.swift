@@ -205,11 +205,14 @@ public struct OrderRun {
         let channel = ChunkChannel(capacity: 8)
         let result = ThreadResult<Result<OrderFeedReader.Stats, any Error>>()
         let reader = OrderFeedReader(definition: definition, chunkSize: options.chunkSize)
+        let meter = ProgressMeter(totalBytes: inputs.reduce(Int64(0)) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int64) ?? 0) })
         let thread = Thread {
             var stats = OrderFeedReader.Stats()
             do {
+                var done: Int64 = 0
                 for (i, path) in inputs.enumerated() {
-                    try reader.read(path: path, fileNumber: i, stats: &stats) { try channel.send($0) }
+                    try reader.read(path: path, fileNumber: i, stats: &stats, progress: { bytes, _ in meter.update(done + bytes) }) { try channel.send($0) }
+                    done += (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
                 }
                 channel.finish()
                 result.set(.success(stats))
@@ -223,9 +226,14 @@ public struct OrderRun {
         thread.start()
         do {
             try conn.copyIn(OrderDiffSQL.copyLines, bufferSize: options.chunkSize) { writer in
-                while let chunk = try channel.receive() { try writer.write(chunk) }
+                while let chunk = try channel.receive() {
+                    try writer.write(chunk)
+                    meter.show()
+                }
             }
+            meter.finish()
         } catch {
+            meter.finish()
             channel.cancel()
             _ = result.wait()
             if let missing = error as? OrderFeedReader.MissingColumns { throw RunError.configuration(missing.description) }
@@ -365,5 +373,43 @@ enum InputSpool {
             }
         }
         return path
+    }
+}
+
+/// "read 45% of 120 MB, 38 MB/s, ETA 2 s" on stderr once a second, only when it is a terminal.
+final class ProgressMeter: @unchecked Sendable {
+    private let totalBytes: Int64
+    private let enabled = isatty(2) == 1
+    private let lock = NSLock()
+    private var bytes: Int64 = 0
+    private let start = DispatchTime.now().uptimeNanoseconds
+    private var lastShown: UInt64 = 0
+    private var shown = false
+
+    init(totalBytes: Int64) { self.totalBytes = max(totalBytes, 1) }
+
+    /// Called by the reader thread with the input bytes consumed so far.
+    func update(_ bytes: Int64) {
+        lock.lock(); self.bytes = bytes; lock.unlock()
+    }
+
+    /// Called by the COPY thread; prints at most once a second.
+    func show() {
+        guard enabled else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now - lastShown > 1_000_000_000 else { return }
+        lastShown = now
+        lock.lock(); let b = bytes; lock.unlock()
+        let seconds = Double(now - start) / 1e9
+        let rate = Double(b) / max(seconds, 0.001)
+        let eta = rate > 0 ? Double(totalBytes - b) / rate : 0
+        let line = String(format: "\rorderflow: read %3.0f%% of %.1f MB, %.1f MB/s, ETA %.0f s   ",
+                          Double(b) * 100 / Double(totalBytes), Double(totalBytes) / 1e6, rate / 1e6, eta)
+        FileHandle.standardError.write(Data(line.utf8))
+        shown = true
+    }
+
+    func finish() {
+        if shown { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
