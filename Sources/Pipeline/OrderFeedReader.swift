@@ -29,26 +29,25 @@ struct OrderFeedReader {
         }
     }
 
-    /// Reads one input; `progress` gets (input bytes consumed, records) after every chunk.
-    func read(path: String, fileNumber: Int, stats: inout Stats, progress: (Int64, Int) -> Void = { _, _ in },
+    /// Reads one input; `progress` gets the input bytes consumed after every chunk.
+    func read(path: String, fileNumber: Int, stats: inout Stats, progress: (Int64) -> Void = { _ in },
               emit: ([UInt8]) throws -> Void) throws {
         let limits = DecompressionLimits(maxOutputBytes: definition.maxDecompressedBytes, maxRatio: definition.maxCompressionRatio)
         let decoder = try GzipDecoder(source: FileByteSource(path: path), limits: limits)
-        let records = stats.records
-        let emit: ([UInt8]) throws -> Void = { chunk in
+        func send(_ chunk: [UInt8]) throws {
             try emit(chunk)
-            progress(decoder.inputBytes, records)
+            progress(decoder.inputBytes)
         }
         var encoder = StageRowEncoder()
         let validator = OrderRowValidator(defaultCurrency: definition.defaultCurrency)
         switch definition.format(forFile: path) {
         case .csv:
-            try readCSV(decoder, file: fileNumber, path: path, validator: validator, encoder: &encoder, stats: &stats, emit: emit)
+            try readCSV(decoder, file: fileNumber, path: path, validator: validator, encoder: &encoder, stats: &stats, emit: send)
         case .ndjson:
-            try readNDJSON(decoder, file: fileNumber, validator: validator, encoder: &encoder, stats: &stats, emit: emit)
+            try readNDJSON(decoder, file: fileNumber, validator: validator, encoder: &encoder, stats: &stats, emit: send)
         }
         encoder.finishGroup()
-        if !encoder.buffer.isEmpty { try emit(encoder.buffer) }
+        if !encoder.buffer.isEmpty { try send(encoder.buffer) }
         stats.bytesIn += decoder.inputBytes
         stats.bytesDecoded += decoder.outputBytes
     }

@@ -211,7 +211,7 @@ public struct OrderRun {
             do {
                 var done: Int64 = 0
                 for (i, path) in inputs.enumerated() {
-                    try reader.read(path: path, fileNumber: i, stats: &stats, progress: { bytes, _ in meter.update(done + bytes) }) { try channel.send($0) }
+                    try reader.read(path: path, fileNumber: i, stats: &stats, progress: { meter.update(done + $0) }) { try channel.send($0) }
                     done += (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
                 }
                 channel.finish()
