@@ -112,7 +112,13 @@ struct RunCommand: ParsableCommand {
             print("\(r.pipeline): \(verb): \(c.created) created, \(c.updated) updated, \(c.unchanged) unchanged, \(c.deleted + c.mirrorDeleted) deleted, \(c.rejectedOrders) orders rejected")
             print("  records: \(c.recordsRead) read, \(c.recordsAccepted) accepted, \(c.recordsRejected) rejected\(r.rejectsByReason.isEmpty ? "" : " (" + r.rejectsByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")")
             let total = r.stages.reduce(0) { $0 + $1.seconds }
-            print(String(format: "  %.2f s; ", total) + r.stages.map { String(format: "%@ %.2f s", $0.name, $0.seconds) }.joined(separator: ", "))
+            // The report has every statement; the console shows the phases ("diff: …" → "diff").
+            var phases: [(String, Double)] = []
+            for stage in r.stages {
+                let phase = String(stage.name.split(separator: ":").first ?? "")
+                if let i = phases.firstIndex(where: { $0.0 == phase }) { phases[i].1 += stage.seconds } else { phases.append((phase, stage.seconds)) }
+            }
+            print(String(format: "  %.2f s: ", total) + phases.map { String(format: "%@ %.2f s", $0.0, $0.1) }.joined(separator: ", "))
         }
         print("  report: \(directory.path)/report.md\(r.rejectsFile.map { "; rejects: \($0)" } ?? "")")
     }

@@ -129,6 +129,7 @@ struct PostgresConnectionTests {
             }
         }
         #expect(error == "57014")
-        #expect(Date().timeIntervalSince(started) < 10)
+        // pg_sleep(30) ended early: the cancel took effect (generous bound for a loaded machine).
+        #expect(Date().timeIntervalSince(started) < 25)
     }
 }
