@@ -50,7 +50,7 @@ public final class GzipWriter {
     /// Writes to an open file descriptor (not closed by the writer), retrying short writes.
     public convenience init(level: Int32 = 6, fileDescriptor: Int32, name: String) throws(FeedError) {
         try self.init(level: level, name: name) { bytes throws(FeedError) in
-            try writeFully(fileDescriptor, bytes, name: name)
+            try writeAll(fileDescriptor, bytes, name: name)
         }
     }
 
@@ -134,23 +134,3 @@ public final class GzipWriter {
     }
 }
 
-private func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, name: String) throws(FeedError) {
-    guard var base = bytes.baseAddress else { return }
-    var remaining = bytes.count
-    while remaining > 0 {
-        #if canImport(Darwin)
-        let written = Darwin.write(descriptor, base, remaining)
-        #elseif canImport(Musl)
-        let written = Musl.write(descriptor, base, remaining)
-        #else
-        let written = Glibc.write(descriptor, base, remaining)
-        #endif
-        if written < 0 {
-            let code = errno
-            if code == EINTR { continue }
-            throw FeedError(.io, source: name, reason: "write failed: \(errnoDescription(code))")
-        }
-        base += written
-        remaining -= written
-    }
-}

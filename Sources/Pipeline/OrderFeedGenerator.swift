@@ -612,25 +612,6 @@ final class OutputBuffer {
     }
 }
 
-private func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, name: String) throws {
-    guard var base = bytes.baseAddress else { return }
-    var remaining = bytes.count
-    while remaining > 0 {
-        #if canImport(Darwin)
-        let written = Darwin.write(descriptor, base, remaining)
-        #elseif canImport(Musl)
-        let written = Musl.write(descriptor, base, remaining)
-        #else
-        let written = Glibc.write(descriptor, base, remaining)
-        #endif
-        if written < 0 {
-            if errno == EINTR { continue }
-            throw FeedError(.io, source: name, reason: "write failed: \(String(cString: strerror(errno)))")
-        }
-        base += written
-        remaining -= written
-    }
-}
 
 extension SplitMix64 {
     /// Uniform in `0..<bound` (Lemire's multiply-high; the bias is negligible for our bounds).

@@ -365,12 +365,7 @@ enum InputSpool {
             let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
-            var off = 0
-            while off < n {
-                let w = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + off, n - off) }
-                if w < 0 { if errno == EINTR { continue }; throw RunError.configuration("cannot spool standard input: \(String(cString: strerror(errno)))") }
-                off += w
-            }
+            try buffer.withUnsafeBytes { try writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[0..<n]), name: path) }
         }
         return path
     }

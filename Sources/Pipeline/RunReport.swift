@@ -102,7 +102,4 @@ public struct RunReport: Codable, Sendable {
         self.database = database
         self.startedAt = startedAt
     }
-
-    /// "would" for dry runs and aborted runs, so nobody mistakes a report for applied changes.
-    public var verb: String { outcome == .applied ? "" : "would be " }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import OrderModel
+import PostgresClient
 
 /// Writes staging rows in COPY text format into a byte buffer, in the column order of
 /// `OrderDiffSQL.createLines`, so the server receives rows in their final shape.
@@ -181,15 +182,7 @@ struct StageRowEncoder {
 
     private mutating func text(_ value: ArraySlice<UInt8>?, last: Bool = false) {
         guard let value else { null(last: last); return }
-        for b in value {
-            switch b {
-            case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
-            case 0x09: buffer.append(0x5C); buffer.append(0x74)
-            case 0x0A: buffer.append(0x5C); buffer.append(0x6E)
-            case 0x0D: buffer.append(0x5C); buffer.append(0x72)
-            default: buffer.append(b)
-            }
-        }
+        CopyTextFormat.appendEscaped(value, to: &buffer)
         end(last)
     }
 

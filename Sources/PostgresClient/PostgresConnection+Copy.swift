@@ -149,15 +149,7 @@ public struct CopyInWriter: ~Copyable {
 
     /// Appends one text-format field, escaped, followed by a tab unless it ends the row.
     public mutating func appendField(_ bytes: UnsafeRawBufferPointer, last: Bool = false) throws {
-        for byte in bytes {
-            switch byte {
-            case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
-            case 0x09: buffer.append(0x5C); buffer.append(0x74)
-            case 0x0A: buffer.append(0x5C); buffer.append(0x6E)
-            case 0x0D: buffer.append(0x5C); buffer.append(0x72)
-            default: buffer.append(byte)
-            }
-        }
+        CopyTextFormat.appendEscaped(bytes, to: &buffer)
         buffer.append(last ? 0x0A : 0x09)
         if buffer.count >= capacity { try flush() }
     }
@@ -189,5 +181,22 @@ public struct CopyInWriter: ~Copyable {
         try buffer.withUnsafeBytes { try connection.putCopyData($0, statement: statement) }
         bytesSent += buffer.count
         buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// COPY's text format, for code that builds COPY rows itself (the pipeline's staging encoder).
+public enum CopyTextFormat {
+    /// Appends a field's bytes with what the text format requires escaped: backslash, tab, LF, CR.
+    @inlinable
+    public static func appendEscaped<Bytes: Sequence<UInt8>>(_ bytes: Bytes, to buffer: inout [UInt8]) {
+        for byte in bytes {
+            switch byte {
+            case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
+            case 0x09: buffer.append(0x5C); buffer.append(0x74)
+            case 0x0A: buffer.append(0x5C); buffer.append(0x6E)
+            case 0x0D: buffer.append(0x5C); buffer.append(0x72)
+            default: buffer.append(byte)
+            }
+        }
     }
 }
