@@ -59,7 +59,6 @@ public enum Migrations {
                 recorded_at      timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (order_id, id)
             );
-            CREATE INDEX order_events_recorded_idx ON order_events (recorded_at);
             CREATE INDEX order_events_run_idx ON order_events (run_id) WHERE run_id IS NOT NULL;
 
             CREATE TABLE order_status_transition (

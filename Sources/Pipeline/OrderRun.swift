@@ -77,6 +77,9 @@ public struct OrderRun {
 
         try acquireLock(conn)
         try conn.query("SELECT set_config('work_mem', '256MB', true)")
+        // Staging tables live in the session's local buffers (8 MB by default), which COPY of
+        // millions of rows would churn; the setting must come before the first temp table.
+        _ = try? conn.query("SELECT set_config('temp_buffers', '256MB', true)")
         try Migrator().requireCurrent(conn)
 
         let earlier = try conn.query("""

@@ -48,9 +48,10 @@ struct StageRowEncoder {
             groupKey = key
             Self.writeHex(ids.next(), into: &newId)
             groupRepeat = !seenKeys.insert(key)
-            groupSignature = Self.signature(row)
+            Self.signature(row, into: &groupSignature)
         } else if groupProblem == nil {
-            if Self.signature(row) != groupSignature {
+            Self.signature(row, into: &scratch)
+            if scratch != groupSignature {
                 groupProblem = (.conflictingOrderRows, "the rows of this order disagree on order-level fields")
             } else if let product = row.productId, groupProducts.contains(product) {
                 groupProblem = (.duplicateLine, "a product appears on more than one line of this order")
@@ -120,18 +121,16 @@ struct StageRowEncoder {
         }
     }
 
-    /// The order-level fields of a row, for comparing rows of one group.
-    private static func signature(_ row: OrderRow) -> [UInt8] {
-        var s: [UInt8] = []
-        s.reserveCapacity(128)
-        for part in [row.externalRef, row.customerId, row.trackingCompany, row.trackingNumber] {
+    /// The order-level fields of a row, for comparing rows of one group (into a reused buffer).
+    private static func signature(_ row: OrderRow, into s: inout [UInt8]) {
+        s.removeAll(keepingCapacity: true)
+        func add(_ part: ArraySlice<UInt8>?) {
             if let part { s.append(1); s.append(contentsOf: part) } else { s.append(0) }
         }
-        for part in [row.currency, row.createdAt, row.status.map { Array($0.rawValue.utf8) }] {
-            if let part { s.append(1); s.append(contentsOf: part) } else { s.append(0) }
-        }
+        add(row.externalRef); add(row.customerId); add(row.trackingCompany); add(row.trackingNumber)
+        add(row.currency?[...]); add(row.createdAt?[...])
+        add(row.status.map { statusBytes[$0]![...] })
         s.append(row.isDelete ? 1 : 0)
-        return s
     }
 
     /// A rejected record: its position, key when known, and why.
