@@ -85,6 +85,57 @@ struct RunProcessTests {
         #expect(try run(["run", pipeline, "/nonexistent.csv"]) == 2)
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"))
+    func standardInputIsAFeedToo() throws {
+        let f = try PipelineFixture()
+        let feed = try f.file("stdin.csv", OrderRunTests.feed, gzip: true)
+        let pipeline = try f.file("p.yaml", "name: stdin\nkind: orders\nsource: legacy\n")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = ["run", pipeline, "-", "--database", f.url, "--report-dir", f.dir.appendingPathComponent("r").path]
+        p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: feed))
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(try f.int("SELECT count(*) FROM orders") == 3)
+        #expect(try f.scalar("SELECT input_name FROM import_runs") == "stdin")
+    }
+
+    @Test func aReportThatCannotBeWrittenMeansNothingIsApplied() throws {
+        let f = try PipelineFixture()
+        let before = try f.fingerprint()
+        var options = RunOptions()
+        options.force = true
+        struct DiskFull: Error {}
+        #expect(throws: DiskFull.self) {
+            try OrderRun(definition: try f.definition(), inputs: [try f.file("o.csv", OrderRunTests.feed)], options: options)
+                .run(on: f.conn, runId: "t") { _, _ in throw DiskFull() }
+        }
+        #expect(try f.fingerprint() == before)
+        #expect(!f.conn.inTransaction)
+    }
+
+    @Test func aSecondRunWaitsForTheLockThenGivesUpClearly() throws {
+        let f = try PipelineFixture()
+        let holder = try PostgresConnection(f.url)
+        try holder.query("SELECT pg_advisory_lock(\(OrderRun.lockKey))")
+        var options = RunOptions()
+        options.lockTimeoutSeconds = 1
+        let started = Date()
+        let error = try #require(throws: RunError.self) {
+            try OrderRun(definition: try f.definition(), inputs: [try f.file("o.csv", OrderRunTests.feed)], options: options)
+                .run(on: f.conn, runId: "t") { _, _ in }
+        }
+        #expect("\(error)".contains("lock"))
+        #expect(Date().timeIntervalSince(started) >= 1)
+        try holder.query("SELECT pg_advisory_unlock(\(OrderRun.lockKey))")
+        #expect(try f.int("SELECT count(*) FROM orders") == 0)
+        // Once the lock is free the same run goes through.
+        #expect(try f.run(try f.definition(), [try f.file("o2.csv", OrderRunTests.feed)]).counts.created == 3)
+    }
+
     @Test func twoRunsAtOnceAreSerializedAndEqualRunningThemInTurn() throws {
         let together = try PipelineFixture(), inTurn = try PipelineFixture()
         let a = try bigFeed(together, orders: 20_000, prefix: "S")
