@@ -231,7 +231,7 @@ public struct OrderRun {
             try conn.copyIn(OrderDiffSQL.copyLines, bufferSize: options.chunkSize) { writer in
                 while let chunk = try channel.receive() {
                     try writer.write(chunk)
-                    meter.show()
+                    meter.show(rows: chunk)
                 }
             }
             meter.finish()
@@ -374,7 +374,7 @@ enum InputSpool {
     }
 }
 
-/// "read 45% of 120 MB, 38 MB/s, ETA 2 s" on stderr once a second, only when it is a terminal.
+/// "read 45% of 120 MB, 180k rows/s, 38 MB/s, ETA 2 s" on stderr once a second, only when it is a terminal.
 final class ProgressMeter: @unchecked Sendable {
     private let totalBytes: Int64
     private let enabled = isatty(2) == 1
@@ -383,6 +383,7 @@ final class ProgressMeter: @unchecked Sendable {
     private let start = DispatchTime.now().uptimeNanoseconds
     private var lastShown: UInt64 = 0
     private var shown = false
+    private var rows = 0
 
     init(totalBytes: Int64) { self.totalBytes = max(totalBytes, 1) }
 
@@ -391,9 +392,10 @@ final class ProgressMeter: @unchecked Sendable {
         lock.lock(); self.bytes = bytes; lock.unlock()
     }
 
-    /// Called by the COPY thread; prints at most once a second.
-    func show() {
+    /// Called by the COPY thread with each staged chunk; prints at most once a second.
+    func show(rows chunk: [UInt8]) {
         guard enabled else { return }
+        rows += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         let now = DispatchTime.now().uptimeNanoseconds
         guard now - lastShown > 1_000_000_000 else { return }
         lastShown = now
@@ -401,8 +403,9 @@ final class ProgressMeter: @unchecked Sendable {
         let seconds = Double(now - start) / 1e9
         let rate = Double(b) / max(seconds, 0.001)
         let eta = rate > 0 ? Double(totalBytes - b) / rate : 0
-        let line = String(format: "\rorderflow: read %3.0f%% of %.1f MB, %.1f MB/s, ETA %.0f s   ",
-                          Double(b) * 100 / Double(totalBytes), Double(totalBytes) / 1e6, rate / 1e6, eta)
+        let line = String(format: "\rorderflow: read %3.0f%% of %.1f MB, %.0fk rows/s, %.1f MB/s, ETA %.0f s   ",
+                          Double(b) * 100 / Double(totalBytes), Double(totalBytes) / 1e6, Double(rows) / max(seconds, 0.001) / 1000,
+                          rate / 1e6, eta)
         FileHandle.standardError.write(Data(line.utf8))
         shown = true
     }
