@@ -254,26 +254,45 @@ enum OrderDiffSQL {
         DELETE FROM orders o USING stage_orders s WHERE o.id = s.target_id AND s.outcome = 'delete'
         """
 
-    /// One history row per applied change, tagged with the run.
-    static let insertEvents = """
-        INSERT INTO order_events (order_id, run_id, source, kind, from_status, to_status, tracking_company,
-                                  tracking_number, changed_fields, event_at)
-        SELECT new_id, $2, $1, 'created', NULL, coalesce(status, 'processing'), tracking_company, tracking_number, NULL::text[], $3::timestamptz
-          FROM stage_orders WHERE outcome = 'create'
-        UNION ALL
-        SELECT target_id, $2, $1, 'status_changed', cur_status, status, NULL, NULL, NULL, $3::timestamptz
-          FROM stage_orders WHERE outcome = 'update' AND status_changed
-        UNION ALL
-        SELECT target_id, $2, $1, 'shipping_updated', NULL, NULL, tracking_company, tracking_number, NULL, $3::timestamptz
-          FROM stage_orders WHERE outcome = 'update' AND shipping_changed
-        UNION ALL
-        SELECT target_id, $2, $1, 'items_changed', NULL, NULL, NULL, NULL, NULL, $3::timestamptz
-          FROM stage_orders WHERE outcome = 'update' AND items_changed
-        UNION ALL
-        SELECT target_id, $2, $1, 'updated', NULL, NULL, NULL, NULL, changed_fields, $3::timestamptz
-          FROM stage_orders WHERE outcome = 'update' AND other_changed
-        UNION ALL
-        SELECT target_id, $2, $1, 'deleted', cur_status, NULL, NULL, NULL, NULL, $3::timestamptz
-          FROM stage_orders WHERE outcome = 'delete'
-        """
+    /// The kinds of history rows a run writes.
+    enum EventKind: CaseIterable {
+        case created, statusChanged, shippingUpdated, itemsChanged, updated, deleted
+    }
+
+    /// One history row per applied change, tagged with the run — only the kinds that occur,
+    /// since each kind is a scan of every staged order.
+    static func insertEvents(_ kinds: Set<EventKind>) -> String {
+        let branch: [EventKind: String] = [
+            .created: """
+                SELECT new_id, $2, $1, 'created', NULL::text, coalesce(status, 'processing'), tracking_company, tracking_number, NULL::text[], $3::timestamptz
+                  FROM stage_orders WHERE outcome = 'create'
+                """,
+            .statusChanged: """
+                SELECT target_id, $2, $1, 'status_changed', cur_status, status, NULL::text, NULL::text, NULL::text[], $3::timestamptz
+                  FROM stage_orders WHERE outcome = 'update' AND status_changed
+                """,
+            .shippingUpdated: """
+                SELECT target_id, $2, $1, 'shipping_updated', NULL::text, NULL::text, tracking_company, tracking_number, NULL::text[], $3::timestamptz
+                  FROM stage_orders WHERE outcome = 'update' AND shipping_changed
+                """,
+            .itemsChanged: """
+                SELECT target_id, $2, $1, 'items_changed', NULL::text, NULL::text, NULL::text, NULL::text, NULL::text[], $3::timestamptz
+                  FROM stage_orders WHERE outcome = 'update' AND items_changed
+                """,
+            .updated: """
+                SELECT target_id, $2, $1, 'updated', NULL::text, NULL::text, NULL::text, NULL::text, changed_fields, $3::timestamptz
+                  FROM stage_orders WHERE outcome = 'update' AND other_changed
+                """,
+            .deleted: """
+                SELECT target_id, $2, $1, 'deleted', cur_status, NULL::text, NULL::text, NULL::text, NULL::text[], $3::timestamptz
+                  FROM stage_orders WHERE outcome = 'delete'
+                """,
+        ]
+        let selects = EventKind.allCases.filter(kinds.contains).compactMap { branch[$0] }
+        return """
+            INSERT INTO order_events (order_id, run_id, source, kind, from_status, to_status, tracking_company,
+                                      tracking_number, changed_fields, event_at)
+
+            """ + selects.joined(separator: "\nUNION ALL\n")
+    }
 }

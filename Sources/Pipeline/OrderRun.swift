@@ -159,7 +159,7 @@ public struct OrderRun {
             ("apply: update orders", OrderDiffSQL.updateOrders, c.updated > 0),
             ("apply: delete changed items", OrderDiffSQL.deleteChangedItems, c.itemsChanged > 0),
             ("apply: insert changed items", OrderDiffSQL.insertChangedItems, c.itemsChanged > 0),
-            ("apply: history events", OrderDiffSQL.insertEvents, c.created + c.updated + deletes > 0),
+            ("apply: history events", OrderDiffSQL.insertEvents(eventKinds(c)), !eventKinds(c).isEmpty),
             ("apply: delete orders", OrderDiffSQL.deleteOrders, deletes > 0),
         ] where needed {
             try step(name, params + sql, binds)
@@ -187,6 +187,18 @@ public struct OrderRun {
             _ = try? conn.execute("ANALYZE orders; ANALYZE order_items")
         }
         return report
+    }
+
+    /// The history kinds this run writes, from its counts.
+    private func eventKinds(_ c: RunReport.Counts) -> Set<OrderDiffSQL.EventKind> {
+        var kinds = Set<OrderDiffSQL.EventKind>()
+        if c.created > 0 { kinds.insert(.created) }
+        if c.statusChanged > 0 { kinds.insert(.statusChanged) }
+        if c.shippingChanged > 0 { kinds.insert(.shippingUpdated) }
+        if c.itemsChanged > 0 { kinds.insert(.itemsChanged) }
+        if c.otherChanged > 0 { kinds.insert(.updated) }
+        if c.deleted + c.mirrorDeleted > 0 { kinds.insert(.deleted) }
+        return kinds
     }
 
     /// Takes the bulk-run lock, waiting up to the timeout when another run holds it.
