@@ -13,7 +13,60 @@ public struct RunOptions: Sendable {
     public var lockTimeoutSeconds = 60.0
     /// Staging chunk size handed from the reader thread to COPY.
     public var chunkSize = 1 << 20
+    /// Set by whoever may stop the run (the CLI's SIGINT/SIGTERM handler).
+    public var cancellation: RunCancellation?
     public init() {}
+}
+
+/// Lets another thread (a signal handler) stop a run: the statement in flight is cancelled on the
+/// server, the transaction rolls back, and the run throws `RunError.cancelled`. Once COMMIT has
+/// begun it is too late, and the request is refused.
+public final class RunCancellation: @unchecked Sendable {
+    private let lock = NSLock()
+    private var reason: String?
+    private var handle: CancelHandle?
+    private var committing = false
+
+    public init() {}
+
+    /// Asks the run to stop; false when it is already committing.
+    @discardableResult
+    public func cancel(reason: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if committing { return false }
+        if self.reason == nil {
+            self.reason = reason
+            handle?.cancel()
+        }
+        return true
+    }
+
+    var requested: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return reason
+    }
+
+    func attach(_ handle: CancelHandle?) {
+        lock.lock()
+        defer { lock.unlock() }
+        self.handle = handle
+        if reason != nil { handle?.cancel() }
+    }
+
+    /// Throws if cancellation was asked for.
+    func check() throws {
+        if let r = requested { throw RunError.cancelled(r) }
+    }
+
+    /// The point of no return: after this, cancel requests are refused.
+    func beginCommit() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if let r = reason { throw RunError.cancelled(r) }
+        committing = true
+    }
 }
 
 /// Why a run stopped without applying; the CLI maps these to exit codes 2 and 3.
@@ -24,10 +77,12 @@ public enum RunError: Error, CustomStringConvertible, Sendable {
     case guardExceeded(String)
     /// Counts did not reconcile: a bug, never applied.
     case reconciliation(String)
+    /// Stopped on request (SIGINT/SIGTERM); rolled back.
+    case cancelled(String)
 
     public var description: String {
         switch self {
-        case .configuration(let m), .guardExceeded(let m), .reconciliation(let m): return m
+        case .configuration(let m), .guardExceeded(let m), .reconciliation(let m), .cancelled(let m): return m
         }
     }
 }
@@ -52,6 +107,18 @@ public struct OrderRun {
     /// cannot be written applies nothing. Throws after calling `finish` for aborted runs.
     public func run(on conn: PostgresConnection, runId: String,
                     finish: (RunReport, RejectList?) throws -> Void) throws -> RunReport {
+        do {
+            return try runInTransaction(on: conn, runId: runId, finish: finish)
+        } catch {
+            // A cancelled statement surfaces as a server error (57014) or a broken COPY; say why.
+            if let reason = options.cancellation?.requested { throw RunError.cancelled(reason) }
+            throw error
+        }
+    }
+
+    private func runInTransaction(on conn: PostgresConnection, runId: String,
+                                  finish: (RunReport, RejectList?) throws -> Void) throws -> RunReport {
+        let cancellation = options.cancellation
         let clock = StageClock()
         var report = RunReport(runId: runId, pipeline: definition.name, pipelineFile: definition.file,
                                kind: definition.kind.rawValue, mode: definition.mode.rawValue, source: definition.source,
@@ -74,6 +141,8 @@ public struct OrderRun {
         try conn.execute("BEGIN")
         var committed = false
         defer { if !committed { conn.rollbackQuietly() } }
+        cancellation?.attach(conn.cancelHandle())
+        defer { cancellation?.attach(nil) }
 
         try acquireLock(conn)
         try conn.query("SELECT set_config('work_mem', '256MB', true)")
@@ -109,6 +178,7 @@ public struct OrderRun {
 
         // Each statement is timed on its own: the report shows where a slow run spends its time.
         func step(_ name: String, _ sql: String, _ binds: [String?] = []) throws {
+            try cancellation?.check()
             _ = try clock.measure(name, rows: { (r: PostgresResult) in r.affectedRows }) {
                 try conn.query(PostgresQuery(unsafeSQL: sql, binds: binds))
             }
@@ -178,6 +248,7 @@ public struct OrderRun {
             """)
         try finish(report, rejects)
         if options.dryRun { return report } // the deferred ROLLBACK undoes everything
+        try cancellation?.beginCommit()
         try conn.execute("COMMIT")
         committed = true
         // A bulk change leaves the planner's statistics stale for the next run (and for the
@@ -242,6 +313,7 @@ public struct OrderRun {
         do {
             try conn.copyIn(OrderDiffSQL.copyLines, bufferSize: options.chunkSize) { writer in
                 while let chunk = try channel.receive() {
+                    try options.cancellation?.check()
                     try writer.write(chunk)
                     meter.show(rows: chunk)
                 }

@@ -50,14 +50,27 @@ struct RunCommand: ParsableCommand {
             return Exit.usage.rawValue
         }
         let runId = makeRunId(definition.name)
+        var options = options
+        let cancellation = RunCancellation()
+        options.cancellation = cancellation
+        // SIGINT (Ctrl-C) and SIGTERM (a scheduler stopping the job) roll the run back cleanly.
+        let trap = SignalTrap([SIGINT, SIGTERM]) { signal in
+            let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+            if cancellation.cancel(reason: "cancelled by \(name); nothing was applied") {
+                note("orderflow: \(name): cancelling, rolling back…")
+            } else {
+                note("orderflow: \(name) ignored: the run is already committing")
+            }
+        }
+        defer { trap.restore() }
         let directory = URL(fileURLWithPath: reportDir ?? "reports/\(runId)")
         let run = OrderRun(definition: definition, inputs: inputs, options: options)
         var target = "(not connected)"
-        func failed(_ message: String) {
+        func failed(_ message: String, outcome: RunReport.Outcome = .failed) {
             var report = RunReport(runId: runId, pipeline: definition.name, pipelineFile: definition.file, kind: definition.kind.rawValue,
-                                   mode: definition.mode.rawValue, source: definition.source, dryRun: options.dryRun, outcome: .failed,
+                                   mode: definition.mode.rawValue, source: definition.source, dryRun: options.dryRun, outcome: outcome,
                                    database: target, startedAt: Timestamp.now.description)
-            report.message = message + " (nothing was applied)"
+            report.message = outcome == .cancelled ? message : message + " (nothing was applied)"
             report.finishedAt = Timestamp.now.description
             // Best effort: the failure may be the report directory itself.
             try? ReportWriter(directory: directory).write(report)
@@ -80,6 +93,10 @@ struct RunCommand: ParsableCommand {
                 failed(message)
                 note("error: \(message)")
                 return Exit.usage.rawValue
+            case .cancelled(let message):
+                failed(message, outcome: .cancelled)
+                note("orderflow: \(message); report: \(directory.path)/report.md")
+                return Exit.failed.rawValue
             case .reconciliation(let message):
                 failed(message)
                 note("error: counts do not reconcile, nothing applied: \(message)")
@@ -167,5 +184,28 @@ struct RunsCommand: ParsableCommand {
     func pad(_ s: String?, _ n: Int) -> String {
         let s = s ?? "-"
         return s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
+    }
+}
+
+/// Turns signals into a callback on a dispatch queue instead of killing the process.
+final class SignalTrap {
+    private let signals: [Int32]
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(_ signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
+        self.signals = signals
+        for sig in signals {
+            signal(sig, SIG_IGN) // the dispatch source sees it; the default action must not run
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { handler(sig) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// Back to the default behaviour (a second Ctrl-C after the run ends kills as usual).
+    func restore() {
+        sources.forEach { $0.cancel() }
+        for sig in signals { signal(sig, SIG_DFL) }
     }
 }

@@ -61,6 +61,32 @@ struct RunProcessTests {
         #expect(try f.int("SELECT count(*) FROM order_items") == 300_004)
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"),
+          arguments: [SIGTERM, SIGINT])
+    func signalDuringCopyRollsBackWithACancelledReport(signal: Int32) throws {
+        let f = try PipelineFixture()
+        try f.run(try f.definition(), [try f.file("seed.csv", OrderRunTests.feed)])
+        let before = try f.fingerprint()
+        let feed = try bigFeed(f, orders: 100_000, prefix: "G")
+        let pipeline = try f.file("p.yaml", "name: signal-test\nkind: orders\nsource: legacy\n")
+        let reportDir = f.dir.appendingPathComponent("r-\(signal)")
+        let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", reportDir.path])
+        for _ in 0..<400 {
+            if try f.int("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY stage_lines%' AND state = 'active'") > 0 { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let sent = Date()
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 1)
+        #expect(Date().timeIntervalSince(sent) < 20)
+        let report = try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: reportDir.appendingPathComponent("report.json")))
+        #expect(report.outcome == .cancelled)
+        #expect(report.message?.contains(signal == SIGINT ? "SIGINT" : "SIGTERM") == true)
+        #expect(try f.fingerprint() == before)
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"))
     func exitCodesAndReports() throws {
         let f = try PipelineFixture()
