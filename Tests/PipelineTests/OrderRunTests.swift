@@ -2,6 +2,7 @@ import Foundation
 import OrderModel
 import Pipeline
 import PostgresClient
+import Reports
 import Testing
 
 @Suite("orders pipeline against a real PostgreSQL")
@@ -209,6 +210,9 @@ struct OrderRunTests {
         let before = try f.fingerprint()
         let dry = try f.run(try f.definition(), [try f.file("o.csv", Self.feed)], dryRun: true)
         #expect(dry.outcome == .dryRun && dry.counts.created == 3)
+        let markdown = ReportWriter.markdown(dry)
+        #expect(markdown.contains("Changes that would be applied (nothing was)"))
+        #expect(markdown.contains("| would be created | 3 |"))
         #expect(try f.fingerprint() == before)
 
         let bad = PipelineFixture.header + "X1,c1,processing,USD,2026-10-01T10:00:00Z,,,p1,0,1\n"
