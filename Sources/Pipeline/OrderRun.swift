@@ -148,7 +148,13 @@ public struct OrderRun {
         try conn.query("SELECT set_config('work_mem', '256MB', true)")
         // Staging tables live in the session's local buffers (8 MB by default), which COPY of
         // millions of rows would churn; the setting must come before the first temp table.
-        _ = try? conn.query("SELECT set_config('temp_buffers', '256MB', true)")
+        // A session that already used temp tables refuses the change; the savepoint keeps that
+        // refusal from aborting the transaction.
+        try conn.execute("SAVEPOINT temp_buffers")
+        if (try? conn.query("SELECT set_config('temp_buffers', '256MB', true)")) == nil {
+            try conn.execute("ROLLBACK TO SAVEPOINT temp_buffers")
+        }
+        try conn.execute("RELEASE SAVEPOINT temp_buffers")
         try Migrator().requireCurrent(conn)
 
         let earlier = try conn.query("""

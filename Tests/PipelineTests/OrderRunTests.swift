@@ -126,6 +126,13 @@ struct OrderRunTests {
         #expect(lines.contains { $0.hasPrefix("B11,c11,processing,USD,2026-10-01T10:00:00Z,,,p2,0,1,15,invalid_quantity,") })
     }
 
+    @Test func aSessionThatAlreadyUsedTempTablesStillRuns() throws {
+        let f = try PipelineFixture()
+        // temp_buffers can no longer change in this session; the run must shrug that off.
+        try f.conn.execute("SET temp_buffers = '16MB'; CREATE TEMP TABLE scratch (v int); INSERT INTO scratch VALUES (1)")
+        #expect(try f.run(try f.definition(), [try f.file("o.csv", Self.feed)]).counts.created == 3)
+    }
+
     @Test func unknownOrderIdIsASemanticReject() throws {
         let f = try PipelineFixture()
         let feed = "order_id,customer_id,product_id,quantity\n0190b3a4-0000-7000-8000-000000000001,c1,p1,1\n"
