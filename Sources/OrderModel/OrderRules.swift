@@ -18,10 +18,16 @@ public enum OrderRules {
     /// Checks an identifier-like field: present, not blank, not too long, no control characters.
     public static func checkIdentifier(_ value: String, field: String) -> FieldProblem? {
         if value.isEmpty || value.allSatisfy({ $0 == " " }) { return FieldProblem(field: field, reason: .missingField, message: "\(field) is empty") }
-        if value.utf8.count > maxIdentifierLength {
-            return FieldProblem(field: field, reason: .fieldTooLong, message: "\(field) is \(value.utf8.count) bytes, at most \(maxIdentifierLength) allowed")
+        return checkIdentifier(utf8: Array(value.utf8)[...], field: field)
+    }
+
+    /// The same rule on a present value's UTF-8 bytes (the feed readers' hot path): not too
+    /// long, no control characters.
+    public static func checkIdentifier(utf8 value: ArraySlice<UInt8>, field: String) -> FieldProblem? {
+        if value.count > maxIdentifierLength {
+            return FieldProblem(field: field, reason: .fieldTooLong, message: "\(field) is \(value.count) bytes, at most \(maxIdentifierLength) allowed")
         }
-        if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+        if value.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
             return FieldProblem(field: field, reason: .invalidValue(field), message: "\(field) contains a control character")
         }
         return nil

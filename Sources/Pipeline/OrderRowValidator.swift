@@ -8,14 +8,11 @@ enum Field: Int, CaseIterable {
     case productId, quantity, unitPrice
 
     /// The CSV (snake_case) name.
-    var name: String { PipelineDefinition.orderFields[safe: rawValue] ?? PipelineDefinition.lineFields[rawValue - PipelineDefinition.orderFields.count] }
+    var name: String { Self.names[rawValue] }
+    private static let names = PipelineDefinition.orderFields + PipelineDefinition.lineFields
 
     static let orderLevel: [Field] = [.orderId, .externalRef, .action, .customerId, .status, .currency, .createdAt, .trackingCompany, .trackingNumber]
     static let lineLevel: [Field] = [.productId, .quantity, .unitPrice]
-}
-
-extension Array {
-    subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
 }
 
 /// One validated line item with its order's fields, kept as the feed's bytes (trimmed and
@@ -163,15 +160,8 @@ struct OrderRowValidator {
 
     // MARK: Byte-level checks
 
-    /// The same rule as `OrderRules.checkIdentifier`, on bytes.
     static func identifierProblem(_ v: ArraySlice<UInt8>, _ field: Field) -> FieldProblem? {
-        if v.count > OrderRules.maxIdentifierLength {
-            return FieldProblem(field: field.name, reason: .fieldTooLong, message: "\(field.name) is \(v.count) bytes, at most \(OrderRules.maxIdentifierLength) allowed")
-        }
-        if v.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
-            return FieldProblem(field: field.name, reason: .invalidValue(field.name), message: "\(field.name) contains a control character")
-        }
-        return nil
+        OrderRules.checkIdentifier(utf8: v, field: field.name)
     }
 
     static func isUTF8(_ v: ArraySlice<UInt8>) -> Bool {

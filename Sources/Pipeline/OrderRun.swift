@@ -102,11 +102,12 @@ public struct OrderRun {
         self.options = options
     }
 
-    /// Runs against `conn`. `finish` is called with the final report and the reject list before
-    /// COMMIT (and before ROLLBACK for dry, aborted and skipped runs), so a run whose report
-    /// cannot be written applies nothing. Throws after calling `finish` for aborted runs.
+    /// Runs against `conn`. `finish` writes the final report and the reject list before COMMIT
+    /// (and before ROLLBACK for dry, aborted and skipped runs), so a run whose report cannot be
+    /// written applies nothing; it returns the report as written (with its rejects file), which
+    /// the run returns. Throws after calling `finish` for aborted runs.
     public func run(on conn: PostgresConnection, runId: String,
-                    finish: (RunReport, RejectList?) throws -> Void) throws -> RunReport {
+                    finish: (RunReport, RejectList?) throws -> RunReport) throws -> RunReport {
         do {
             return try runInTransaction(on: conn, runId: runId, finish: finish)
         } catch {
@@ -117,7 +118,7 @@ public struct OrderRun {
     }
 
     private func runInTransaction(on conn: PostgresConnection, runId: String,
-                                  finish: (RunReport, RejectList?) throws -> Void) throws -> RunReport {
+                                  finish: (RunReport, RejectList?) throws -> RunReport) throws -> RunReport {
         let cancellation = options.cancellation
         let clock = StageClock()
         var report = RunReport(runId: runId, pipeline: definition.name, pipelineFile: definition.file,
@@ -166,8 +167,7 @@ public struct OrderRun {
             report.outcome = .skipped
             report.message = "this input was already applied by run \(previous["id"] ?? "?") at \(previous["finished_at"] ?? "?"); nothing to do (use --force to diff it again)"
             report.finishedAt = Timestamp.now.description
-            try finish(report, nil)
-            return report
+            return try finish(report, nil)
         }
 
         let now = Timestamp.now
@@ -180,7 +180,9 @@ public struct OrderRun {
 
         try conn.execute(OrderDiffSQL.createLines)
         try conn.execute(OrderDiffSQL.createOrders)
-        let readStats = try clock.measure("read+stage", rows: { $0.records }) { try stage(conn, inputs: spooled) }
+        let readStats = try clock.measure("read+stage", rows: { $0.records }) {
+            try stage(conn, inputs: spooled, sizes: report.inputs.map(\.bytes))
+        }
 
         // Each statement is timed on its own: the report shows where a slow run spends its time.
         func step(_ name: String, _ sql: String, _ binds: [String?] = []) throws {
@@ -209,7 +211,7 @@ public struct OrderRun {
 
         // With no rejects the list is empty: skip its query (a scan of every staged row).
         let rejects = try clock.measure("rejects", rows: report.counts.recordsRejected) {
-            report.counts.recordsRejected == 0 ? try RejectList.empty() : try collectRejects(conn, into: &report)
+            report.counts.recordsRejected == 0 ? try RejectList.create() : try collectRejects(conn, into: &report)
         }
         defer { unlink(rejects.path) }
 
@@ -218,7 +220,7 @@ public struct OrderRun {
             report.message = violation
             report.stages = clock.stages
             report.finishedAt = Timestamp.now.description
-            try finish(report, rejects)
+            _ = try finish(report, rejects)
             throw RunError.guardExceeded(violation)
         }
 
@@ -252,7 +254,7 @@ public struct OrderRun {
             UPDATE import_runs SET status = 'applied', finished_at = \(Timestamp.now), counts = \(countsJSON)::jsonb, report = \(reportJSON)::jsonb
             WHERE id = \(importRunId)
             """)
-        try finish(report, rejects)
+        report = try finish(report, rejects)
         if options.dryRun { return report } // the deferred ROLLBACK undoes everything
         try cancellation?.beginCommit()
         try conn.execute("COMMIT")
@@ -293,18 +295,18 @@ public struct OrderRun {
     }
 
     /// Reader thread → bounded channel → COPY on this thread: parsing overlaps with the server.
-    private func stage(_ conn: PostgresConnection, inputs: [String]) throws -> OrderFeedReader.Stats {
+    private func stage(_ conn: PostgresConnection, inputs: [String], sizes: [Int64]) throws -> OrderFeedReader.Stats {
         let channel = ChunkChannel(capacity: 8)
         let result = ThreadResult<Result<OrderFeedReader.Stats, any Error>>()
         let reader = OrderFeedReader(definition: definition, chunkSize: options.chunkSize)
-        let meter = ProgressMeter(totalBytes: inputs.reduce(Int64(0)) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int64) ?? 0) })
+        let meter = ProgressMeter(totalBytes: sizes.reduce(0, +))
         let thread = Thread {
             var stats = OrderFeedReader.Stats()
             do {
                 var done: Int64 = 0
                 for (i, path) in inputs.enumerated() {
                     try reader.read(path: path, fileNumber: i, stats: &stats, progress: { meter.update(done + $0) }) { try channel.send($0) }
-                    done += (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
+                    done += sizes[i]
                 }
                 channel.finish()
                 result.set(.success(stats))
@@ -392,9 +394,9 @@ public struct OrderRun {
 
     /// Streams the reject list into a temporary file, counting reasons and keeping examples.
     private func collectRejects(_ conn: PostgresConnection, into report: inout RunReport) throws -> RejectList {
-        let path = NSTemporaryDirectory() + "/orderflow-rejects-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tsv"
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw RunError.configuration("cannot create a temporary file in \(NSTemporaryDirectory())")
+        let list = try RejectList.create()
+        guard let handle = FileHandle(forWritingAtPath: list.path) else {
+            throw RunError.configuration("cannot write \(list.path)")
         }
         defer { try? handle.close() }
         var byReason: [String: Int] = [:]
@@ -413,7 +415,7 @@ public struct OrderRun {
         }
         report.rejectsByReason = byReason
         report.rejectExamples = examples
-        return RejectList(path: path)
+        return list
     }
 }
 

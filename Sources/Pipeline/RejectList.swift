@@ -7,8 +7,8 @@ public struct RejectList: Sendable {
 
     public init(path: String) { self.path = path }
 
-    /// An empty list (its file exists, so callers need not special-case it).
-    static func empty() throws -> RejectList {
+    /// A new, empty list in the temporary directory (its file exists from the start).
+    static func create() throws -> RejectList {
         let path = NSTemporaryDirectory() + "/orderflow-rejects-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tsv"
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
             throw RunError.configuration("cannot create a temporary file in \(NSTemporaryDirectory())")
@@ -26,19 +26,41 @@ public struct RejectList: Sendable {
 
     /// Calls `body` for each entry in order.
     public func forEach(_ body: (Entry) throws -> Void) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return }
-        defer { try? handle.close() }
-        var pending: [UInt8] = []
-        while true {
-            let data = handle.readData(ofLength: 1 << 16)
-            if data.isEmpty { break }
-            pending.append(contentsOf: data)
-            var start = 0
-            while let nl = pending[start...].firstIndex(of: 0x0A) {
-                if let entry = Self.parse(pending[start..<nl]) { try body(entry) }
-                start = nl + 1
+        let reader = Reader(self)
+        while let entry = reader.next() { try body(entry) }
+    }
+
+    /// Reads the entries one at a time, in 64 KiB reads: memory stays flat however long the list.
+    public final class Reader {
+        private let handle: FileHandle?
+        private var pending: [UInt8] = []
+        private var start = 0
+        private var exhausted = false
+
+        public init(_ list: RejectList) {
+            handle = FileHandle(forReadingAtPath: list.path)
+        }
+
+        deinit { try? handle?.close() }
+
+        /// The next entry, `nil` at the end.
+        public func next() -> Entry? {
+            while true {
+                if let nl = pending[start...].firstIndex(of: 0x0A) {
+                    let entry = RejectList.parse(pending[start..<nl])
+                    start = nl + 1
+                    if let entry { return entry }
+                    continue
+                }
+                if exhausted { return nil }
+                pending.removeFirst(start)
+                start = 0
+                guard let data = handle?.readData(ofLength: 1 << 16), !data.isEmpty else {
+                    exhausted = true
+                    continue
+                }
+                pending.append(contentsOf: data)
             }
-            pending.removeFirst(start)
         }
     }
 

@@ -121,23 +121,17 @@ public struct RejectsFileWriter {
     }
 }
 
-/// Walks the reject entries of one input in line order, alongside the second reading pass,
-/// reading the list file lazily so memory does not grow with the number of rejects.
+/// Walks the reject entries of one input in line order, alongside the second reading pass.
 final class RejectCursor {
-    private let handle: FileHandle?
+    private let reader: RejectList.Reader
     private let file: Int
-    private var pending: [UInt8] = []
-    private var start = 0
     private var current: RejectList.Entry?
-    private var exhausted = false
 
     init(list: RejectList, file: Int) {
-        handle = FileHandle(forReadingAtPath: list.path)
+        reader = RejectList.Reader(list)
         self.file = file
         advance()
     }
-
-    deinit { try? handle?.close() }
 
     /// The next entry if it belongs to `line`.
     func take(line: Int) -> RejectList.Entry? {
@@ -148,19 +142,7 @@ final class RejectCursor {
     }
 
     private func advance() {
-        current = nil
-        while !exhausted {
-            if let nl = pending[start...].firstIndex(of: 0x0A) {
-                let entry = RejectList.parse(pending[start..<nl])
-                start = nl + 1
-                if let entry, entry.file == file { current = entry; return }
-                continue
-            }
-            pending.removeFirst(start)
-            start = 0
-            guard let data = handle?.readData(ofLength: 1 << 16), !data.isEmpty else { exhausted = true; return }
-            pending.append(contentsOf: data)
-        }
+        repeat { current = reader.next() } while current.map { $0.file != file } ?? false
     }
 }
 

@@ -9,6 +9,18 @@ public struct ReportWriter {
         self.directory = directory
     }
 
+    /// Writes everything a run leaves behind: the rejects file (when records were rejected),
+    /// then report.json and report.md; returns the report naming its rejects file.
+    public func write(_ report: RunReport, rejects: RejectList?, definition: PipelineDefinition, inputs: [String]) throws -> RunReport {
+        var report = report
+        if let rejects, report.counts.recordsRejected > 0 {
+            let files = try RejectsFileWriter(definition: definition).write(rejects: rejects, inputs: inputs, directory: directory)
+            report.rejectsFile = files.joined(separator: ", ")
+        }
+        try write(report)
+        return report
+    }
+
     /// Creates the directory and writes both files (each through a temp file and a rename).
     public func write(_ report: RunReport) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -41,16 +53,16 @@ public struct ReportWriter {
         md += "- Started \(r.startedAt), finished \(r.finishedAt ?? "—")\n\n"
         md += would.isEmpty ? "## Changes applied\n\n" : "## Changes that would be applied (nothing was)\n\n"
         md += "| | orders |\n|---|---:|\n"
-        md += "| \(would)created | \(c.created) |\n"
-        md += "| \(would)updated | \(c.updated) |\n"
-        md += "| &nbsp;&nbsp;status changed | \(c.statusChanged) |\n"
-        md += "| &nbsp;&nbsp;shipping updated | \(c.shippingChanged) |\n"
-        md += "| &nbsp;&nbsp;line items changed | \(c.itemsChanged) |\n"
-        md += "| &nbsp;&nbsp;other fields changed | \(c.otherChanged) |\n"
-        md += "| unchanged | \(c.unchanged) |\n"
-        md += "| \(would)deleted (feed) | \(c.deleted) |\n"
-        md += "| \(would)deleted (mirror: missing from feed) | \(c.mirrorDeleted) |\n"
-        md += "| rejected | \(c.rejectedOrders) |\n\n"
+        let indent = "&nbsp;&nbsp;"
+        let rows: [(String, Int)] = [
+            ("\(would)created", c.created), ("\(would)updated", c.updated),
+            ("\(indent)status changed", c.statusChanged), ("\(indent)shipping updated", c.shippingChanged),
+            ("\(indent)line items changed", c.itemsChanged), ("\(indent)other fields changed", c.otherChanged),
+            ("unchanged", c.unchanged), ("\(would)deleted (feed)", c.deleted),
+            ("\(would)deleted (mirror: missing from feed)", c.mirrorDeleted), ("rejected", c.rejectedOrders),
+        ]
+        for (label, n) in rows { md += "| \(label) | \(n) |\n" }
+        md += "\n"
         md += "Records read \(c.recordsRead) = accepted \(c.recordsAccepted) + rejected \(c.recordsRejected). "
         md += "Orders in the feed \(c.orders) = created + updated + unchanged + deleted + rejected.\n\n"
         if !r.rejectsByReason.isEmpty {

@@ -79,7 +79,7 @@ struct RunCommand: ParsableCommand {
             let conn = try connect()
             target = conn.target
             let report = try run.run(on: conn, runId: runId) { report, rejects in
-                try writeReports(report, rejects: rejects, definition: definition, inputs: inputs, directory: directory)
+                try ReportWriter(directory: directory).write(report, rejects: rejects, definition: definition, inputs: inputs)
             }
             printSummary(report, directory: directory)
             return 0
@@ -108,15 +108,6 @@ struct RunCommand: ParsableCommand {
             note("nothing was applied; report: \(directory.path)/report.md")
             return Exit.failed.rawValue
         }
-    }
-
-    static func writeReports(_ report: RunReport, rejects: RejectList?, definition: PipelineDefinition, inputs: [String], directory: URL) throws {
-        var report = report
-        if let rejects, report.counts.recordsRejected > 0 {
-            let files = try RejectsFileWriter(definition: definition).write(rejects: rejects, inputs: inputs, directory: directory)
-            report.rejectsFile = files.joined(separator: ", ")
-        }
-        try ReportWriter(directory: directory).write(report)
     }
 
     static func printSummary(_ r: RunReport, directory: URL) {

@@ -116,7 +116,8 @@ struct OrderRunTests {
         ]
         #expect(r.rejectsByReason == expected)
         // The invalid UTF-8 byte is kept as it was, so read bytes, not UTF-8 text.
-        let rejects = String(decoding: try Data(contentsOf: URL(fileURLWithPath: try #require(f.lastReport.value?.rejectsFile))), as: UTF8.self)
+        // The run returns the report as written, naming its rejects file.
+        let rejects = String(decoding: try Data(contentsOf: URL(fileURLWithPath: try #require(r.rejectsFile))), as: UTF8.self)
         let lines = rejects.split(separator: "\n")
         #expect(lines.first == "external_ref,customer_id,status,currency,created_at,tracking_company,tracking_number,product_id,quantity,unit_price,line,reason,message")
         #expect(lines.count == 16)

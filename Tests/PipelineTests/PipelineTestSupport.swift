@@ -53,12 +53,9 @@ struct PipelineFixture {
         options.chunkSize = 4096 // many chunks even for small feeds: exercises the hand-off
         let reportDir = dir.appendingPathComponent("report-\(UInt32.random(in: 0...UInt32.max))")
         return try OrderRun(definition: def, inputs: inputs, options: options).run(on: conn, runId: "test") { report, rejects in
-            var report = report
-            if let rejects, report.counts.recordsRejected > 0 {
-                report.rejectsFile = try RejectsFileWriter(definition: def).write(rejects: rejects, inputs: inputs, directory: reportDir).joined(separator: ",")
-            }
-            try ReportWriter(directory: reportDir).write(report)
-            lastReport.value = report
+            let written = try ReportWriter(directory: reportDir).write(report, rejects: rejects, definition: def, inputs: inputs)
+            lastReport.value = written
+            return written
         }
     }
 

@@ -152,7 +152,7 @@ struct RunProcessTests {
         let started = Date()
         let error = try #require(throws: RunError.self) {
             try OrderRun(definition: try f.definition(), inputs: [try f.file("o.csv", OrderRunTests.feed)], options: options)
-                .run(on: f.conn, runId: "t") { _, _ in }
+                .run(on: f.conn, runId: "t") { report, _ in report }
         }
         #expect("\(error)".contains("lock"))
         #expect(Date().timeIntervalSince(started) >= 1)
@@ -183,7 +183,7 @@ struct RunProcessTests {
                     let conn = try PostgresConnection(urlA)
                     var options = RunOptions()
                     options.force = true
-                    _ = try OrderRun(definition: def, inputs: [input], options: options).run(on: conn, runId: "t") { _, _ in }
+                    _ = try OrderRun(definition: def, inputs: [input], options: options).run(on: conn, runId: "t") { report, _ in report }
                     results.add(nil)
                 } catch {
                     results.add("\(error)")
