@@ -266,7 +266,8 @@ public struct TrackingFeedGenerator: Sendable {
                 ("01", .delivered, "Delivered"), ("09", .returned, "Return to sender")],
     ]
 
-    static let aftership: [(code: String, status: OrderStatus, text: String)] = [
+    /// The canonical feed's codes: AfterShip tags, with the status each maps to.
+    public static let aftership: [(code: String, status: OrderStatus, text: String)] = [
         ("InfoReceived", .shipped, "Label created"), ("InTransit", .inTransit, "In transit"), ("OutForDelivery", .outForDelivery, "Out for delivery"),
         ("AvailableForPickup", .availableForPickup, "Available for pickup"), ("AttemptFail", .failedAttempt, "Delivery attempt failed"),
         ("Exception", .exception, "Exception"), ("Delivered", .delivered, "Delivered"), ("ReturnToSender", .returned, "Returned to sender"),
