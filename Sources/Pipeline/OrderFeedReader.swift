@@ -17,6 +17,9 @@ struct OrderFeedReader {
         var rowRejects = 0
         var bytesIn: Int64 = 0
         var bytesDecoded: Int64 = 0
+        /// Tracking feeds: accepted events per carrier and per mapped status ("none": no status).
+        var eventsByCarrier: [String: Int] = [:]
+        var eventsByStatus: [String: Int] = [:]
     }
 
     /// The feed lacks what the pipeline needs (a configuration error, exit 2).

@@ -237,11 +237,12 @@ public struct OrderRun {
     }
 
     /// Each statement is timed on its own: the report shows where a slow run spends its time.
-    func step(_ conn: PostgresConnection, _ clock: StageClock, _ name: String, _ sql: String, _ binds: [String?] = []) throws {
+    @discardableResult
+    func step(_ conn: PostgresConnection, _ clock: StageClock, _ name: String, _ sql: String, _ binds: [String?] = []) throws -> Int {
         try options.cancellation?.check()
-        _ = try clock.measure(name, rows: { (r: PostgresResult) in r.affectedRows }) {
+        return try clock.measure(name, rows: { (r: PostgresResult) in r.affectedRows }) {
             try conn.query(PostgresQuery(unsafeSQL: sql, binds: binds))
-        }
+        }.affectedRows
     }
 
     /// Reads the order feeds into the staging tables and classifies every staged order; fills

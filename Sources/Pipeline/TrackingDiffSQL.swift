@@ -55,13 +55,16 @@ enum TrackingDiffSQL {
     static let matchByTracking = """
         INSERT INTO stage_matches
         SELECT \(matchColumns), false
+        FROM stage_events e JOIN orders o ON o.tracking_company = e.carrier AND o.tracking_number = e.tracking_number
+        WHERE e.reject_reason IS NULL AND e.order_id IS NULL AND e.external_ref IS NULL
+        UNION ALL
+        SELECT \(matchColumns), false
         FROM stage_events e
-        JOIN (SELECT id, tracking_company, tracking_number FROM orders WHERE tracking_number IS NOT NULL
-              UNION ALL
-              SELECT DISTINCT m.target_id, m.carrier, m.tracking_number FROM stage_matches m
-              WHERE m.tracking_number IS NOT NULL AND (m.cur_company IS DISTINCT FROM m.carrier OR m.cur_number IS DISTINCT FROM m.tracking_number)
-             ) t ON t.tracking_company = e.carrier AND t.tracking_number = e.tracking_number
-        JOIN orders o ON o.id = t.id
+        JOIN (SELECT DISTINCT m.target_id, m.carrier, m.tracking_number FROM stage_matches m
+              WHERE m.tracking_number IS NOT NULL
+                AND (m.cur_company IS DISTINCT FROM m.carrier OR m.cur_number IS DISTINCT FROM m.tracking_number)
+             ) a ON a.carrier = e.carrier AND a.tracking_number = e.tracking_number
+        JOIN orders o ON o.id = a.target_id
         WHERE e.reject_reason IS NULL AND e.order_id IS NULL AND e.external_ref IS NULL
         """
 
@@ -121,32 +124,13 @@ enum TrackingDiffSQL {
         WHERE s.cur_number IS NULL OR (NOT s.stale AND (s.cur_company IS DISTINCT FROM s.carrier OR s.cur_number <> s.tracking_number))
         """
 
-    /// Counts for the report and the reconciliation.
-    static let summary = """
-        SELECT
-          (SELECT count(*) FROM stage_events) AS records,
-          (SELECT count(*) FROM stage_events WHERE reject_reason IS NOT NULL) AS row_rejected,
-          (SELECT count(*) FROM stage_matches) AS matched,
-          (SELECT count(*) FROM stage_matches WHERE status IS NULL) AS informational,
-          (SELECT count(*) FROM stage_matches WHERE status IS NOT NULL AND stale) AS stale,
-          (SELECT count(*) FROM stage_rejects WHERE reason = 'ambiguous_shipment') AS ambiguous,
-          count(*) AS winners,
-          count(*) FILTER (WHERE outcome = 'change') AS changed,
-          count(*) FILTER (WHERE outcome = 'confirm') AS confirmed,
-          count(*) FILTER (WHERE outcome = 'reject') AS illegal,
-          (SELECT count(*) FROM stage_shipping) AS shipping
-        FROM stage_winners
-        """
+    /// Staged events, and the reader's own rejects among them.
+    static let stagedCounts = "SELECT count(*) AS records, count(reject_reason) AS row_rejected FROM stage_events"
 
-    /// Accepted events per carrier, and per mapped status, in one scan.
-    static let eventsByCarrierAndStatus = """
-        SELECT carrier, status, GROUPING(carrier) AS by_status, count(*) AS events
-        FROM stage_events WHERE reject_reason IS NULL
-        GROUP BY GROUPING SETS ((carrier), (status))
-        """
-
+    /// Matched events per carrier: informational, stale (the rest are winners or superseded).
     static let matchesByCarrier = """
-        SELECT carrier, count(*) AS matched, count(*) FILTER (WHERE status IS NOT NULL AND stale) AS stale
+        SELECT carrier, count(*) AS matched, count(*) FILTER (WHERE status IS NULL) AS informational,
+               count(*) FILTER (WHERE status IS NOT NULL AND stale) AS stale
         FROM stage_matches GROUP BY carrier
         """
 

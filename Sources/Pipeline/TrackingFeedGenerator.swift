@@ -55,6 +55,8 @@ public struct TrackingFeedGenerator: Sendable {
     public var prefix = "ERP"
     public var startRef = 1
     public var gzipLevel: Int32 = 6
+    /// Shipments of a later snapshot of the order feed (as `OrderFeedGenerator.laterSnapshot`).
+    public var mutation: OrderFeedGenerator.Mutation?
 
     public init(orders: Int, seed: UInt64, style: Style) {
         self.orders = orders
@@ -73,7 +75,8 @@ public struct TrackingFeedGenerator: Sendable {
 
     /// Calls `body` with each shipment's events (in time order) and its order's external ref.
     public func forEachShipment(_ body: (_ externalRef: String, _ events: [Event]) throws -> Void) throws {
-        let base = OrderFeedGenerator(orders: orders, seed: seed, prefix: prefix, startRef: startRef)
+        var base = OrderFeedGenerator(orders: orders, seed: seed, prefix: prefix, startRef: startRef)
+        base.mutation = mutation
         var scratch: [UInt8] = []
         let capture = OutputBuffer(seed: seed) { scratch.append(contentsOf: $0) }
         var summary = OrderFeedGenerator.Summary()

@@ -40,6 +40,7 @@ struct TrackingFeedReader {
             try readNDJSON(decoder, file: fileNumber, encoder: &encoder, stats: &stats, flush: { try flush(&$0, false) })
         }
         try flush(&encoder, true)
+        encoder.addCounts(to: &stats)
         stats.bytesIn += decoder.inputBytes
         stats.bytesDecoded += decoder.outputBytes
     }
@@ -155,6 +156,10 @@ struct TrackingRowEncoder {
     private let times: EventTimeParser
     private var carriers = CarrierNameCache()
     private var aggregatorCodes: [ArraySlice<UInt8>: EventMeaning?] = [:]
+    // Accepted events per carrier and per status rank (the last slot: no status), counted here
+    // so the database need not scan the staged events for the report.
+    private var perCarrier: [ArraySlice<UInt8>: Int] = [:]
+    private var perRank = [Int](repeating: 0, count: OrderStatus.allCases.count + 1)
 
     init(settings: PipelineDefinition.TrackingSettings) {
         defaultCarrier = settings.carrier.map { Array($0.utf8) }
@@ -178,12 +183,15 @@ struct TrackingRowEncoder {
             text(e.carrier)
             text(e.trackingNumber)
             text(e.code)
+            perCarrier[e.carrier ?? [], default: 0] += 1
             if case .status(let s) = e.meaning {
                 text(Array(s.rawValue.utf8)[...])
                 integer(Int64(s.progressRank))
+                perRank[s.progressRank] += 1
             } else {
                 null()
                 null()
+                perRank[perRank.count - 1] += 1
             }
             integer(e.time.microseconds)
             if let id = e.orderId { buffer.append(contentsOf: id); buffer.append(0x09) } else { null() }
@@ -194,6 +202,17 @@ struct TrackingRowEncoder {
             null(last: true)
             return true
         }
+    }
+
+    /// Adds this encoder's per-carrier and per-status counts to `stats`.
+    func addCounts(to stats: inout OrderFeedReader.Stats) {
+        for (carrier, n) in perCarrier {
+            stats.eventsByCarrier[carrier.isEmpty ? "(none)" : String(decoding: carrier, as: UTF8.self), default: 0] += n
+        }
+        for status in OrderStatus.allCases where perRank[status.progressRank] > 0 {
+            stats.eventsByStatus[status.rawValue, default: 0] += perRank[status.progressRank]
+        }
+        if perRank[perRank.count - 1] > 0 { stats.eventsByStatus["none", default: 0] += perRank[perRank.count - 1] }
     }
 
     mutating func appendReject(position: Int64, reason: RejectReason, message: String) {

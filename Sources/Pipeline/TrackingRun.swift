@@ -19,30 +19,20 @@ extension OrderRun {
         try step(conn, clock, "diff: analyze staging", "ANALYZE stage_events")
         try step(conn, clock, "diff: match by reference", TrackingDiffSQL.matchByReference, [definition.source])
         try step(conn, clock, "diff: match by tracking number", TrackingDiffSQL.matchByTracking)
-        try step(conn, clock, "diff: ambiguous shipments", TrackingDiffSQL.rejectAmbiguous)
-        try step(conn, clock, "diff: analyze matches", "ANALYZE stage_matches")
+        var t = RunReport.TrackingCounts()
+        t.ambiguousShipment = try step(conn, clock, "diff: ambiguous shipments", TrackingDiffSQL.rejectAmbiguous)
         try step(conn, clock, "diff: latest event per order", TrackingDiffSQL.winners, [definition.enforceTransitions ? "true" : "false"])
         try step(conn, clock, "diff: illegal transitions", TrackingDiffSQL.rejectIllegal)
-        try step(conn, clock, "diff: shipping updates", TrackingDiffSQL.shipping)
+        t.shippingUpdated = try step(conn, clock, "diff: shipping updates", TrackingDiffSQL.shipping)
 
-        let row = try conn.query(PostgresQuery(unsafeSQL: TrackingDiffSQL.summary)).rows[0]
-        var t = RunReport.TrackingCounts()
-        let records: Int = try row.decode("records")
-        let rowRejected: Int = try row.decode("row_rejected")
-        t.eventsMatched = try row.decode("matched")
-        t.informational = try row.decode("informational")
-        t.stale = try row.decode("stale")
-        t.ambiguousShipment = try row.decode("ambiguous")
-        let winners: Int = try row.decode("winners")
-        t.statusChanged = try row.decode("changed")
-        t.confirmed = try row.decode("confirmed")
-        t.illegalTransition = try row.decode("illegal")
-        t.shippingUpdated = try row.decode("shipping")
+        let staged = try conn.query(PostgresQuery(unsafeSQL: TrackingDiffSQL.stagedCounts)).rows[0]
+        let records: Int = try staged.decode("records")
+        let rowRejected: Int = try staged.decode("row_rejected")
+        let winners = try clock.measure("diff: counts", rows: 0) {
+            try countPerCarrierAndStatus(conn, read: readStats, into: &t)
+        }
         t.superseded = t.eventsMatched - t.informational - t.stale - winners
         t.unknownShipment = records - rowRejected - t.eventsMatched - t.ambiguousShipment
-        try clock.measure("diff: counts per carrier and status", rows: 0) {
-            try countPerCarrierAndStatus(conn, into: &t)
-        }
 
         var c = RunReport.Counts()
         c.recordsRead = records
@@ -56,25 +46,35 @@ extension OrderRun {
         try reconcileTracking(t, records: records, rowRejected: rowRejected, winners: winners, read: readStats)
     }
 
-    private func countPerCarrierAndStatus(_ conn: PostgresConnection, into t: inout RunReport.TrackingCounts) throws {
-        for row in try conn.query(PostgresQuery(unsafeSQL: TrackingDiffSQL.eventsByCarrierAndStatus)).rows {
-            let events: Int = try row.decode("events")
-            if try row.decode("by_status", as: Int.self) == 1 {
-                t.byStatus[row["status"] ?? "none", default: .init()].events = events
-            } else {
-                t.byCarrier[row["carrier"] ?? "(none)", default: .init()].events = events
-            }
-        }
+    /// Per-carrier and per-status counts, and the totals they add up to; returns the winners.
+    /// Events per carrier and status come from the reader; the rest from the diff's tables.
+    private func countPerCarrierAndStatus(_ conn: PostgresConnection, read: OrderFeedReader.Stats,
+                                          into t: inout RunReport.TrackingCounts) throws -> Int {
+        for (carrier, n) in read.eventsByCarrier { t.byCarrier[carrier, default: .init()].events = n }
+        for (status, n) in read.eventsByStatus { t.byStatus[status, default: .init()].events = n }
         for row in try conn.query(PostgresQuery(unsafeSQL: TrackingDiffSQL.matchesByCarrier)).rows {
             let carrier = row["carrier"] ?? "(none)"
-            t.byCarrier[carrier, default: .init()].matched = try row.decode("matched")
-            t.byCarrier[carrier, default: .init()].stale = try row.decode("stale")
+            let matched: Int = try row.decode("matched"), informational: Int = try row.decode("informational"), stale: Int = try row.decode("stale")
+            t.byCarrier[carrier, default: .init()].matched = matched
+            t.byCarrier[carrier, default: .init()].stale = stale
+            t.eventsMatched += matched
+            t.informational += informational
+            t.stale += stale
         }
-        for row in try conn.query(PostgresQuery(unsafeSQL: TrackingDiffSQL.winnersByCarrierAndStatus)).rows where row["outcome"] == "change" {
+        var winners = 0
+        for row in try conn.query(PostgresQuery(unsafeSQL: TrackingDiffSQL.winnersByCarrierAndStatus)).rows {
             let n: Int = try row.decode("n")
-            t.byCarrier[row["carrier"] ?? "(none)", default: .init()].statusChanged += n
-            t.byStatus[row["status"] ?? "none", default: .init()].ordersChanged += n
+            winners += n
+            switch row["outcome"] {
+            case "change":
+                t.statusChanged += n
+                t.byCarrier[row["carrier"] ?? "(none)", default: .init()].statusChanged += n
+                t.byStatus[row["status"] ?? "none", default: .init()].ordersChanged += n
+            case "confirm": t.confirmed += n
+            default: t.illegalTransition += n
+            }
         }
+        return winners
     }
 
     /// Every event has exactly one fate, and the reader and the database agree on the numbers.

@@ -105,6 +105,9 @@ extension GenerateCommand {
         @Option(help: "Share of extra events with an unmapped code.") var unknownCodeRate = 0.0
         @Option(help: "Canonical styles: share of processing orders given a tracking number by an event naming them.") var attachRate = 0.0
         @Option(help: "External refs of the order feed are PREFIX-NNNNNN.") var prefix = "ERP"
+        @Option(help: "Shipments of a later snapshot: its --change-rate (as for generate orders).") var changeRate: Double?
+        @Option(help: "Shipments of a later snapshot: its --drop-rate.") var dropRate: Double?
+        @Option(help: "Shipments of a later snapshot: its --new-orders.") var newOrders: Int?
         @Option(name: [.short, .customLong("output")], help: "Output file; .gz compresses.") var output: String
 
         func validate() throws {
@@ -123,6 +126,9 @@ extension GenerateCommand {
                 generator.unknownCodeRate = unknownCodeRate
                 generator.attachRate = attachRate
                 generator.prefix = prefix
+                if changeRate != nil || dropRate != nil || newOrders != nil {
+                    generator.mutation = .init(changeRate: changeRate ?? 0, dropRate: dropRate ?? 0, newOrders: newOrders ?? 0)
+                }
                 let started = Date()
                 let summary = try generator.write(to: output, gzip: output.hasSuffix(".gz"))
                 note(String(format: "wrote %d events for %d shipments (%d unknown shipments, %d unknown codes) to %@, %@ in %.2f s",

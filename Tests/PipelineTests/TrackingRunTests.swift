@@ -241,6 +241,9 @@ struct TrackingRunTests {
         let f = try PipelineFixture()
         let orders = try PipelineDefinition.load(path: Self.root.appendingPathComponent("pipelines/orders-upsert.yaml").path)
         try f.run(orders, [Self.root.appendingPathComponent("samples/legacy-orders.csv.gz").path])
+        // The samples track the later snapshot: the state the demo leaves the legacy orders in.
+        let mirror = try PipelineDefinition.load(path: Self.root.appendingPathComponent("pipelines/orders-mirror.yaml").path)
+        try f.run(mirror, [Self.root.appendingPathComponent("samples/legacy-orders-later.csv.gz").path])
         let definition = try PipelineDefinition.load(path: Self.root.appendingPathComponent("pipelines/tracking-\(carrier).yaml").path)
         let samples = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("samples/tracking").path)
         let sample = try #require(samples.first { $0.hasPrefix(carrier + ".") })
