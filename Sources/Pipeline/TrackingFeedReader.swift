@@ -185,8 +185,9 @@ struct TrackingRowEncoder {
             text(e.code)
             perCarrier[e.carrier ?? [], default: 0] += 1
             if case .status(let s) = e.meaning {
-                text(Array(s.rawValue.utf8)[...])
-                integer(Int64(s.progressRank))
+                buffer.append(contentsOf: Self.statusField[s.progressRank])
+                buffer.append(UInt8(ascii: "0") + UInt8(s.progressRank))
+                buffer.append(0x09)
                 perRank[s.progressRank] += 1
             } else {
                 null()
@@ -322,10 +323,26 @@ struct TrackingRowEncoder {
         buffer.append(last ? 0x0A : 0x09)
     }
 
+    /// Decimal digits and a tab, without making a String per value.
     private mutating func integer(_ value: Int64) {
-        buffer.append(contentsOf: String(value).utf8)
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        var rest = value.magnitude
+        var digits = 1
+        var probe = rest
+        while probe >= 10 { probe /= 10; digits += 1 }
+        buffer.append(contentsOf: repeatElement(0, count: digits))
+        var i = buffer.count - 1
+        repeat {
+            buffer[i] = UInt8(rest % 10) + 0x30
+            rest /= 10
+            i -= 1
+        } while rest > 0
         buffer.append(0x09)
     }
+
+    /// Each status's text and a tab, indexed by `progressRank`.
+    private static let statusField: [[UInt8]] = OrderStatus.allCases.sorted { $0.progressRank < $1.progressRank }
+        .map { Array($0.rawValue.utf8) + [0x09] }
 }
 
 /// Carrier names as the feeds spell them → the canonical name's bytes. Feeds repeat a handful
