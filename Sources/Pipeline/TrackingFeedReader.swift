@@ -50,12 +50,8 @@ struct TrackingFeedReader {
         var options = CSVOptions()
         options.delimiter = definition.delimiter
         let reader = CSVReader(source: source, options: options)
-        var headerRecord: CSVRecord?
-        while headerRecord == nil {
-            guard let r = try reader.next() else { return }
-            if !r.isBlank { headerRecord = r }
-        }
-        let header = CSVHeader(record: headerRecord!)
+        guard let headerRecord = try reader.nextNonBlank() else { return } // empty file: nothing to read
+        let header = CSVHeader(record: headerRecord)
         let columns = TrackingField.allCases.map { header.index(of: definition.column(for: $0.name, format: .csv)) ?? -1 }
         var missing = [TrackingField.eventCode, .eventTime].filter { columns[$0.rawValue] < 0 }
         if columns[TrackingField.trackingNumber.rawValue] < 0 && columns[TrackingField.orderId.rawValue] < 0
@@ -69,23 +65,18 @@ struct TrackingFeedReader {
             throw OrderFeedReader.MissingColumns(file: path, missing: missing.map { definition.column(for: $0.name, format: .csv) }, header: header.names)
         }
         let width = header.names.count
-        while true {
-            let next: Result<CSVRecord?, FeedError> = Result { () throws(FeedError) in try reader.next() }
+        while let next = try reader.nextOrMalformed() {
             let record: CSVRecord
             switch next {
             case .success(let r):
-                guard let r else { return }
                 record = r
-            case .failure(let error) where error.code == .unexpectedQuote:
+            case .failure(let error):
                 stats.records += 1
                 stats.rowRejects += 1
                 encoder.appendReject(position: StageRowEncoder.position(file: file, line: error.line ?? 0), reason: .malformedRecord, message: error.reason)
                 try flush(&encoder)
                 continue
-            case .failure(let error):
-                throw error
             }
-            if record.isBlank { continue }
             stats.records += 1
             let position = StageRowEncoder.position(file: file, line: record.line)
             if record.count != width {
