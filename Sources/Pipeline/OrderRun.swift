@@ -223,8 +223,10 @@ public struct OrderRun {
             WHERE id = \(importRunId)
             """)
         report = try finish(report, rejects)
+        FaultInjection.point("report written")
         if options.dryRun { return report } // the deferred ROLLBACK undoes everything
         try cancellation?.beginCommit()
+        FaultInjection.point("commit")
         try conn.execute("COMMIT")
         committed = true
         // A bulk change leaves the planner's statistics stale for the next run (and for the
@@ -355,6 +357,7 @@ public struct OrderRun {
                 while let chunk = try channel.receive() {
                     try options.cancellation?.check()
                     try writer.write(chunk)
+                    FaultInjection.point("read+stage: first chunk")
                     meter.show(rows: chunk)
                 }
             }
@@ -460,6 +463,7 @@ final class StageClock {
     }
 
     func measure<T>(_ name: String, rows: (T) -> Int, _ body: () throws -> T) rethrows -> T {
+        FaultInjection.point(name)
         let start = DispatchTime.now().uptimeNanoseconds
         let value = try body()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
