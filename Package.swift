@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "OrderModelTests", dependencies: ["OrderModel"]),
         .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "CZlib"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Feeds", "OrderStore", "PostgresClient", "PostgresTestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Feeds", "OrderStore", "PostgresClient", "PostgresTestSupport", "EmbeddedPostgres"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,6 @@
+import EmbeddedPostgres
 import Foundation
+import OrderStore
 import Pipeline
 import PostgresClient
 import Testing
@@ -112,5 +114,64 @@ struct FaultInjectionTests {
         let p = try run(f, pipeline, feed, fault: nil, reportDir: notADirectory + "/report")
         #expect(p.terminationReason == .exit && p.terminationStatus == 1)
         #expect(try f.fingerprint() == before)
+    }
+}
+
+/// The database goes away in the middle of a run: a clear error, exit 1, nothing half-applied;
+/// when it is back, the same command completes the work.
+@Suite("PostgreSQL stopping mid-run", .serialized)
+struct DatabaseStopTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: RunProcessTests.binary), "needs the built orderflow binary (swift build)"))
+    func theServerStoppingDuringARunFailsItClearlyAndTheRestartedServerHoldsTheOldState() throws {
+        let files = try PipelineFixture() // for its scratch directory and feed helpers
+        let dir = files.dir.appendingPathComponent("cluster")
+        var options = EmbeddedPostgres.Options()
+        options.durable = false
+        let cluster = try EmbeddedPostgres(directory: dir, options: options)
+        defer { try? cluster.stop() }
+        var url = try cluster.start().url()
+        try Migrator().migrate(try PostgresConnection(url))
+
+        func run(_ pipeline: String, _ feed: String, _ report: String) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: RunProcessTests.binary)
+            p.arguments = ["run", pipeline, feed, "--database", url, "--report-dir", files.dir.appendingPathComponent(report).path]
+            let errors = Pipe()
+            p.standardError = errors
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let pipeline = try files.file("p.yaml", "name: stop-test\nkind: orders\nsource: legacy\n")
+        _ = try run(pipeline, try files.file("seed.csv", OrderRunTests.feed), "seed")
+        func state() throws -> String {
+            try PostgresConnection(url).query("SELECT md5(coalesce(string_agg(o::text, '|' ORDER BY o.id), '')) || (SELECT count(*) FROM order_items) AS s FROM orders o")
+                .rows[0].decode("s", as: String.self)
+        }
+        let before = try state()
+
+        let feed = try RunProcessTests().bigFeed(files, orders: 80_000)
+        let watchURL = url
+        let stopper = Thread {
+            guard let watcher = try? PostgresConnection(watchURL) else { return }
+            for _ in 0..<600 {
+                if (try? watcher.query("SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'COPY stage_lines%' AND state = 'active'").rows[0].decode("n", as: Int.self)) ?? 0 > 0 { break }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            try? cluster.stop()
+        }
+        stopper.start()
+        let (status, stderr) = try run(pipeline, feed, "stopped")
+        #expect(status == 1)
+        while stopper.isExecuting { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(stderr.contains("error:"), "\(stderr)")
+        #expect(stderr.contains("nothing was applied"), "\(stderr)")
+
+        url = try cluster.start().url()
+        #expect(try state() == before)
+        #expect(try run(pipeline, feed, "again").0 == 0)
+        #expect(try PostgresConnection(url).query("SELECT count(*) AS n FROM orders").rows[0].decode("n", as: Int.self) == 80_003)
     }
 }
