@@ -20,7 +20,13 @@ struct ProblemAndLogMiddleware: RouterMiddleware {
         } catch let problem as APIProblem {
             response = problem.response(instance: request.uri.path)
         } catch let error as HTTPResponseError {
-            response = Self.problem(for: error.status).response(instance: request.uri.path)
+            if error.status == .notFound, let allow = MethodNotAllowed.allowed(forPath: request.uri.path) {
+                // The path exists, only not with this method.
+                response = APIProblem(.methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed",
+                                      detail: "allowed: \(allow)", headers: [.allow: allow]).response(instance: request.uri.path)
+            } else {
+                response = Self.problem(for: error.status).response(instance: request.uri.path)
+            }
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)"])
             response = APIProblem(.internalServerError, slug: "internal-error", title: "Internal server error",

@@ -175,7 +175,7 @@ paths:
           description: The OpenAPI document.
           content:
             application/yaml:
-              schema: { type: string }
+              schema: { type: object }
 components:
   securitySchemes:
     bearerAuth:

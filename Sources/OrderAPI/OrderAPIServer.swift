@@ -58,12 +58,11 @@ public enum OrderAPI {
     /// The router with every route and middleware; tests drive it directly.
     public static func router(pool: PostgresConnectionPool, configuration: OrderAPIConfiguration,
                               now: @escaping @Sendable () -> Timestamp = { Timestamp.now }) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: ProblemAndLogMiddleware())
         if !configuration.tokens.isEmpty { router.add(middleware: BearerAuthMiddleware(tokens: configuration.tokens)) }
         HealthRoutes(pool: pool).add(to: router)
         OrderRoutes(pool: pool, maxBodyBytes: configuration.maxBodyBytes, now: now).add(to: router)
-        MethodNotAllowed.add(to: router)
         return router
     }
 
@@ -102,28 +101,24 @@ struct HealthRoutes: Sendable {
     }
 }
 
-/// 405 with `Allow` for the methods a known path does not support (the router alone says 404).
+/// The methods each path supports, for 405 answers with `Allow` (the router alone says 404).
 enum MethodNotAllowed {
-    static let routes: [(path: RouterPath, allowed: [HTTPRequest.Method])] = [
-        ("/orders", [.get, .post]),
-        ("/orders/{id}", [.get, .delete]),
-        ("/orders/{id}/status", [.patch]),
-        ("/orders/{id}/shipping", [.patch]),
-        ("/health/live", [.get]),
-        ("/health/ready", [.get]),
-        ("/openapi.yaml", [.get]),
+    static let routes: [(segments: [String], allowed: String)] = [
+        (["orders"], "GET, HEAD, POST"),
+        (["orders", "*"], "GET, HEAD, DELETE"),
+        (["orders", "*", "status"], "PATCH"),
+        (["orders", "*", "shipping"], "PATCH"),
+        (["health", "live"], "GET, HEAD"),
+        (["health", "ready"], "GET, HEAD"),
+        (["openapi.yaml"], "GET, HEAD"),
     ]
-    static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .options, .trace]
 
-    static func add(to router: Router<BasicRequestContext>) {
-        for route in routes {
-            let allow = route.allowed.map(\.rawValue).joined(separator: ", ")
-            for method in methods where !route.allowed.contains(method) {
-                router.on(route.path, method: method) { _, _ -> Response in
-                    throw APIProblem(.methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed",
-                                     detail: "allowed: \(allow)", headers: [.allow: allow])
-                }
-            }
-        }
+    /// The `Allow` value when `path` is one of ours, else `nil` (a plain 404).
+    static func allowed(forPath path: String) -> String? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        return routes.first { route in
+            route.segments.count == segments.count
+                && zip(route.segments, segments).allSatisfy { $0 == "*" || $0 == $1 }
+        }?.allowed
     }
 }

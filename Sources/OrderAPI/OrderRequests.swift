@@ -150,7 +150,9 @@ enum RequestField {
             fail(field, "\(field) is required and must be an integer")
             return nil
         }
-        guard let quantity = Int(text), OrderRules.checkQuantity(quantity) == nil else {
+        // JSON Schema counts 2.0 and 2e0 as integers too; anything with a fraction is not.
+        let integral = Int(text) ?? Double(text).flatMap { $0.rounded() == $0 && abs($0) <= 1e15 ? Int($0) : nil }
+        guard let quantity = integral, OrderRules.checkQuantity(quantity) == nil else {
             fail(field, "\(field) must be an integer from 1 to \(OrderRules.maxQuantity)")
             return nil
         }

@@ -189,8 +189,10 @@ final class OrderRoutes: Sendable {
 
     /// The `If-Match` check (RFC 9110 §13.1.1, strong comparison); no header means no check.
     static func precondition(_ request: Request) -> @Sendable (Order) -> Bool {
-        guard let header = request.headers[values: .ifMatch].nonEmpty else { return { _ in true } }
-        let tags = header.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        let tags = request.headers[values: .ifMatch].flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // An empty field lists no tags at all: treated like no header rather than as "matches nothing".
+        guard !tags.isEmpty else { return { _ in true } }
         return { order in tags.contains("*") || tags.contains(OrderJSON.etag(order)) }
     }
 
@@ -238,6 +240,3 @@ final class OrderRoutes: Sendable {
     }
 }
 
-extension Array {
-    var nonEmpty: Self? { isEmpty ? nil : self }
-}

@@ -295,21 +295,16 @@ public struct OrderCursor: Sendable, Hashable {
         self.id = id
     }
 
-    /// `<microseconds>.<uuid>` in base64url, so clients do not build cursors themselves.
-    public var token: String {
-        Data("\(createdAt.microseconds).\(id.postgresText)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    /// `<microseconds>_<uuid>`: plain, so the OpenAPI document can give its exact pattern.
+    public var token: String { "\(createdAt.microseconds)_\(id.postgresText)" }
 
-    /// Reads a token made by `token`; `nil` for anything else.
+    /// Reads `^[0-9]{1,16}_<lowercase uuid>$` (what `token` makes); `nil` for anything else.
     public init?(token: String) {
-        guard token.count <= 100 else { return nil }
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
-        let parts = text.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        let parts = token.split(separator: "_", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, (1...16).contains(parts[0].utf8.count), parts[0].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let micros = Int64(parts[0]), parts[1].utf8.count == 36,
+              parts[1].utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }),
+              let id = UUID(uuidString: String(parts[1])) else { return nil }
         self.init(createdAt: Timestamp(microseconds: micros), id: id)
     }
 }

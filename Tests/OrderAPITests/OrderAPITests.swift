@@ -112,7 +112,8 @@ import Testing
             let id = try #require(try await client.createSeedOrder().object["id"] as? String)
             let deleted = try await client.send(.delete, "/orders/\(id)")
             #expect(deleted.status == .noContent)
-            #expect(try await client.send(.get, "/orders/\(id)").status == .notFound)
+            let gone = try await client.send(.get, "/orders/\(id)")
+            #expect(gone.status == .notFound, "\(gone.text)")
             #expect(try await client.send(.delete, "/orders/\(id)").status == .notFound)
             let events = try await api.rows("SELECT kind, from_status FROM order_events ORDER BY id")
             #expect(events == [["created", nil], ["deleted", "processing"]])
@@ -211,6 +212,7 @@ import Testing
             var ids: [String] = []
             for customer in ["a", "b", "a", "a", "b"] {
                 let response = try await client.send(.post, "/orders", json: #"{"customerId":"\#(customer)","products":[{"productId":"p","quantity":1}]}"#)
+                #expect(response.status == .created, "\(response.text)")
                 ids.append(try #require(response.object["id"] as? String))
             }
             _ = try await client.send(.patch, "/orders/\(ids[3])/status", json: #"{"status":"shipped"}"#)
@@ -266,7 +268,9 @@ import Testing
         try await APIHarness.run { client, _ in
             let put = try await client.send(.put, "/orders", json: seedBody)
             #expect(put.status == .methodNotAllowed)
-            #expect(put.headers[.allow] == "GET, POST")
+            #expect(put.headers[.allow] == "GET, HEAD, POST")
+            let query = try await client.send(HTTPRequest.Method("QUERY")!, "/health/live")
+            #expect(query.status == .methodNotAllowed)
             let nowhere = try await client.send(.get, "/nowhere")
             #expect(nowhere.status == .notFound)
             #expect(nowhere.headers[.contentType] == "application/problem+json")
@@ -307,7 +311,7 @@ import Testing
             let admin = PostgresConnectionPool(.init(conninfo: url, size: 1))
             defer { admin.shutdown() }
             try await admin.withConnection { conn in
-                _ = try conn.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'orderflow-api' AND pid <> pg_backend_pid()")
+                _ = try conn.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'orderflow-api' AND datname = current_database() AND pid <> pg_backend_pid()")
             }
             // A request on a killed connection answers 503; the thread reconnects for the next.
             var statuses: [HTTPResponse.Status] = []
