@@ -91,6 +91,7 @@ public enum Migrations {
                 created_at    timestamptz NOT NULL DEFAULT now()
             );
             CREATE INDEX api_idempotency_keys_created_idx ON api_idempotency_keys (created_at);
+            CREATE INDEX api_idempotency_keys_order_idx ON api_idempotency_keys (order_id);
             """),
     ]
 

@@ -271,13 +271,16 @@ public struct OrderRepository: Sendable {
     }
 
     /// Deletes the order (its items cascade); the `deleted` event keeps its last status.
+    /// Idempotency keys that created it are released: a stored "201 Created" for an order that
+    /// is gone would point at nothing.
     public func delete(_ id: UUID, now: Timestamp, precondition: @Sendable (Order) -> Bool = { _ in true },
                        on conn: PostgresConnection) throws {
         try conn.withTransaction { conn in
             let order = try findLocked(id, on: conn)
             guard precondition(order) else { throw OrderStoreError.preconditionFailed }
             try conn.query("""
-                WITH d AS (DELETE FROM orders WHERE id = \(id))
+                WITH d AS (DELETE FROM orders WHERE id = \(id)),
+                     k AS (DELETE FROM api_idempotency_keys WHERE order_id = \(id))
                 INSERT INTO order_events (order_id, source, kind, from_status, event_at, recorded_at)
                 VALUES (\(id), \(Self.apiSource), 'deleted', \(order.status), \(now), \(now))
                 """)

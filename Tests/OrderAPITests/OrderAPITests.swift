@@ -165,6 +165,13 @@ import Testing
             #expect(other.headers[.contentType] == "application/problem+json")
             #expect(try await api.rows("SELECT count(*) FROM orders") == [["1"]])
 
+            // Deleting the order releases its key: the retry creates a new order.
+            let firstID = try #require(first.object["id"] as? String)
+            #expect(try await client.send(.delete, "/orders/\(firstID)").status == .noContent)
+            let afterDelete = try await client.createSeedOrder(headers: key)
+            #expect(afterDelete.status == .created)
+            #expect(afterDelete.object["id"] as? String != firstID)
+
             let badKey = try await client.createSeedOrder(headers: [HTTPField.Name("Idempotency-Key")!: String(repeating: "k", count: 300)])
             #expect(badKey.status == .badRequest)
         }
