@@ -11,6 +11,9 @@ public final class PostgresConnectionPool: Sendable {
     public struct Configuration: Sendable {
         /// libpq conninfo or URL ("" = libpq's environment).
         public var conninfo: String
+        /// Asked again before every reconnect, when set: a server that came back elsewhere (the
+        /// embedded cluster picks a new port on each start) is found without a restart.
+        public var currentConninfo: (@Sendable () -> String?)?
         /// Worker threads, one connection each.
         public var size: Int
         /// Upper bound for any statement, so a request never hangs (milliseconds, 0 = none).
@@ -84,7 +87,7 @@ public final class PostgresConnectionPool: Sendable {
     }
 
     private static func open(_ configuration: Configuration) throws -> PostgresConnection {
-        let conn = try PostgresConnection(configuration.conninfo)
+        let conn = try PostgresConnection(configuration.currentConninfo?() ?? configuration.conninfo)
         try conn.execute("""
             SET statement_timeout = \(max(0, configuration.statementTimeoutMilliseconds));
             SET lock_timeout = \(max(0, configuration.lockTimeoutMilliseconds));

@@ -71,9 +71,13 @@ struct ServeCommand: ParsableCommand {
 
         // libpq gives up on an unreachable server after this long, so requests fail fast with 503.
         setenv("PGCONNECT_TIMEOUT", "3", 0)
-        let pool = PostgresConnectionPool(.init(
+        var poolConfiguration = PostgresConnectionPool.Configuration(
             conninfo: conninfo, size: poolSize, statementTimeoutMilliseconds: statementTimeout,
-            lockTimeoutMilliseconds: lockTimeout))
+            lockTimeoutMilliseconds: lockTimeout)
+        if db.choice() == .embedded, let cluster = try? db.embeddedCluster() {
+            poolConfiguration.currentConninfo = { cluster.runningState()?.url() }
+        }
+        let pool = PostgresConnectionPool(poolConfiguration)
         let app = OrderAPI.application(pool: pool, configuration: configuration, logger: logger)
         logger.info("orderflow API listening", metadata: [
             "address": "\(host):\(port)", "auth": .string(configuration.tokens.isEmpty ? "none" : "\(configuration.tokens.count) bearer token(s)"),

@@ -328,6 +328,16 @@ import Testing
         }
     }
 
+    @Test func reconnectsWhereTheServerIsNow() async throws {
+        let url = try TestDatabase.fresh()
+        var configuration = PostgresConnectionPool.Configuration(conninfo: "postgresql://127.0.0.1:1/gone?connect_timeout=2", size: 1)
+        configuration.currentConninfo = { url }
+        let pool = PostgresConnectionPool(configuration)
+        defer { pool.shutdown() }
+        let count = try await pool.withConnection { conn in try conn.query("SELECT count(*) AS n FROM orders").rows[0].decode("n", as: Int.self) }
+        #expect(count == 0)
+    }
+
     @Test func aRowLockedByAnImportMakesTheRequestWaitABoundedTime() async throws {
         let url = try TestDatabase.fresh()
         try await APIHarness.run(conninfo: url, lockTimeout: 200) { client, _ in
