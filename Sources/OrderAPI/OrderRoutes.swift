@@ -141,6 +141,10 @@ final class OrderRoutes: Sendable {
             || error.isSerializationFailure {
             return APIProblem.unavailable
         }
+        if error.sqlState?.hasPrefix("22") == true {
+            // A data exception is a value the checks above let through; still the client's input.
+            return APIProblem.invalid(field: "", "a value is out of range for the database: \(error.message)")
+        }
         return error
     }
 
@@ -211,7 +215,7 @@ final class OrderRoutes: Sendable {
         }
         for (name, keyPath) in [("createdFrom", \OrderRepository.ListQuery.createdFrom), ("createdTo", \.createdTo)] {
             guard let value = parameter(name) else { continue }
-            if let timestamp = Timestamp(rfc3339: value) { query[keyPath: keyPath] = timestamp } else {
+            if let timestamp = Timestamp(rfc3339: value), Self.storable.contains(timestamp) { query[keyPath: keyPath] = timestamp } else {
                 fail(name, "\(name) must be an RFC 3339 timestamp with a zone, e.g. 2026-11-01T00:00:00Z")
             }
         }
@@ -228,6 +232,9 @@ final class OrderRoutes: Sendable {
         guard errors.isEmpty else { throw APIProblem.invalid(errors) }
         return query
     }
+
+    /// Years 1 to 9999: what RFC 3339 can write and PostgreSQL accepts (it has no year 0).
+    static let storable = Timestamp(rfc3339: "0001-01-01T00:00:00Z")!...Timestamp(rfc3339: "9999-12-31T23:59:59.999999Z")!
 
     static func orderResponse(_ order: Order) -> Response {
         json(.ok, OrderJSON.render(order), headers: [.eTag: OrderJSON.etag(order)])

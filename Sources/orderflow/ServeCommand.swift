@@ -50,8 +50,11 @@ struct ServeCommand: ParsableCommand {
     var logLevel = "info"
 
     func run() throws {
-        let configuration = try failing { try apiConfiguration() }
-        do { try configuration.validate() } catch {
+        let configuration: OrderAPIConfiguration
+        do {
+            configuration = try apiConfiguration()
+            try configuration.validate()
+        } catch {
             note("error: \(error)")
             throw Exit.usage
         }

@@ -248,6 +248,8 @@ import Testing
             let range = try await client.send(.get, "/orders?createdFrom=\(from)&createdTo=\(to)")
             #expect((range.object["orders"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [ids[1], ids[2]])
 
+            let yearZero = try await client.send(.get, "/orders?createdTo=0000-01-01T00:00:00Z")
+            #expect(yearZero.status == .badRequest)
             let bad = try await client.send(.get, "/orders?limit=1000&status=lost&createdFrom=yesterday&cursor=zzz")
             #expect(bad.status == .badRequest)
             let fields = (bad.object["errors"] as? [[String: String]])?.compactMap { $0["field"] }
