@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "CZlib"]),
         .testTarget(name: "OrderAPITests", dependencies: [
-            "OrderAPI", "OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport",
+            "OrderAPI", "OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport", "Pipeline",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
