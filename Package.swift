@@ -35,7 +35,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Reports", dependencies: ["Pipeline", "Feeds", "OrderModel"]),
+        .target(name: "Reports", dependencies: ["Pipeline", "Feeds", "OrderModel", "PostgresClient"]),
         .target(name: "PostgresTestSupport", dependencies: ["EmbeddedPostgres", "PostgresClient", "OrderStore"]),
         .executableTarget(name: "orderflow", dependencies: [
             "PostgresClient", "EmbeddedPostgres", "OrderModel", "OrderStore", "Feeds", "Pipeline", "Reports",
@@ -47,6 +47,7 @@ let package = Package(
         .testTarget(name: "OrderModelTests", dependencies: ["OrderModel"]),
         .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "CZlib"]),
+        .testTarget(name: "ExportTests", dependencies: ["Reports", "Pipeline", "Feeds", "OrderModel", "PostgresClient", "PostgresTestSupport", "CZlib"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Feeds", "OrderStore", "PostgresClient", "PostgresTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
