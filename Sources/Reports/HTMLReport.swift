@@ -90,19 +90,21 @@ public enum HTMLReport {
                 body += columnChart(days.map { ($0.key, Double($0.value)) }, format: { String(Int($0)) })
                 body += table(["day", "events"], days.map { [esc($0.key), num($0.value, key: "eventsByDay.\($0.key)")] })
             } else {
+                // The charts first: they are what a reader looks at; the exact figures follow.
                 body += "<h2>Totals</h2>\n<p><b data-key=\"summary.orders\">\(s.orders)</b> orders, "
                 body += "<b data-key=\"summary.units\">\(s.units)</b> units in <b data-key=\"summary.rows\">\(s.rows)</b> rows.</p>\n"
+                for currency in Array(Set(s.byDay.map(\.currency))).sorted() {
+                    let days = s.byDay.filter { $0.currency == currency }
+                    body += "<h3>\(esc(currency)) by day (\(esc(p.timezone)))</h3>\n"
+                    body += columnChart(days.map { ($0.day, Double($0.total) ?? 0) }, format: { String(format: "%.2f", $0) })
+                }
+                body += "<h3>By currency and status</h3>\n"
                 body += table(["currency", "status", "orders", "units", "total"], s.byCurrencyStatus.map { g in
                     let k = "byCurrencyStatus.\(g.currency).\(g.status)"
                     return [esc(g.currency), esc(g.status), num(g.orders, key: "\(k).orders"), num(g.units, key: "\(k).units"),
                             "<span data-key=\"\(esc(k)).total\">\(esc(g.total))</span>"]
                 })
-                body += "<h2>Totals by day (\(esc(p.timezone)))</h2>\n"
-                for currency in Array(Set(s.byDay.map(\.currency))).sorted() {
-                    let days = s.byDay.filter { $0.currency == currency }
-                    body += "<h3>\(esc(currency))</h3>\n"
-                    body += columnChart(days.map { ($0.day, Double($0.total) ?? 0) }, format: { String(format: "%.2f", $0) })
-                }
+                body += "<h3>By day (\(esc(p.timezone)))</h3>\n"
                 body += table(["day", "currency", "orders", "units", "total"], s.byDay.map { d in
                     let k = "byDay.\(d.day).\(d.currency)"
                     return [esc(d.day), esc(d.currency), num(d.orders, key: "\(k).orders"), num(d.units, key: "\(k).units"),
@@ -132,7 +134,8 @@ public enum HTMLReport {
 
     static func table(_ header: [String], _ rows: [[String]]) -> String {
         var html = "<table><thead><tr>" + header.map { "<th>\(esc($0))</th>" }.joined() + "</tr></thead><tbody>\n"
-        for row in rows { html += "<tr>" + row.map { "<td>\($0)</td>" }.joined() + "</tr>\n" }
+        // Figures (cells holding a data-key) are right-aligned.
+        for row in rows { html += "<tr>" + row.map { $0.contains("data-key") ? "<td class=\"n\">\($0)</td>" : "<td>\($0)</td>" }.joined() + "</tr>\n" }
         return html + "</tbody></table>\n"
     }
 
@@ -158,7 +161,7 @@ public enum HTMLReport {
         guard !items.isEmpty else { return "" }
         let plotHeight = 200, left = 90, bottom = 40
         let step = max(6, min(40, 900 / items.count))
-        let width = left + items.count * step + 20, height = plotHeight + bottom + 10
+        let width = left + items.count * step + 80, height = plotHeight + bottom + 10
         let top = max(items.map(\.1).max() ?? 0, 1e-9)
         var svg = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" role=\"img\">"
         svg += "<line x1=\"\(left)\" y1=\"\(plotHeight + 5)\" x2=\"\(width - 10)\" y2=\"\(plotHeight + 5)\" stroke=\"#555\"/>"
@@ -183,7 +186,7 @@ public enum HTMLReport {
         body { font: 14px/1.45 -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; margin: 24px; color: #222; background: #fff; }
         h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; border-bottom: 1px solid #ddd; }
         table { border-collapse: collapse; margin: 8px 0; } th, td { border: 1px solid #ccc; padding: 3px 8px; }
-        td:not(:first-child) { text-align: right; } th { background: #f2f2f2; }
+        td.n { text-align: right; font-variant-numeric: tabular-nums; } th { background: #f2f2f2; }
         .outcome { font-size: 16px; } .applied, .exported { color: #1e8449; } .failed, .aborted, .cancelled { color: #c0392b; }
         svg.chart { display: block; margin: 8px 0; font-size: 12px; } svg text { fill: #333; }
         code { font-size: 12px; }
