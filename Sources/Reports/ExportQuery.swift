@@ -36,7 +36,9 @@ public struct ExportQuery: Sendable {
         let d = definition
         let columns = Self.columns(d.dataset)
         self.columns = columns
-        var settings: [(String, String)] = []
+        // JIT compiles the per-row expressions for ~0.4 s and then runs them slower than the
+        // interpreter on this query shape (measured on 1M orders: 11.6 s with JIT, 9.4 s without).
+        var settings: [(String, String)] = [("jit", "off")]
         var conditions: [String] = []
 
         let time: String
@@ -45,15 +47,17 @@ public struct ExportQuery: Sendable {
         case (_, .created): time = "o.created_at"
         case (_, .updated): time = "o.updated_at"
         }
+        // The bounds are scalar subqueries, so PostgreSQL evaluates them once (an InitPlan) and can
+        // use them as index conditions, instead of calling `current_setting` for every row.
         func bounded(_ expr: String) -> [String] {
             var c: [String] = []
             if let from {
                 settings.append((Self.fromSetting, from))
-                c.append("\(expr) >= current_setting('\(Self.fromSetting)')::timestamptz")
+                c.append("\(expr) >= (SELECT current_setting('\(Self.fromSetting)')::timestamptz)")
             }
             if let to {
                 settings.append((Self.toSetting, to))
-                c.append("\(expr) < current_setting('\(Self.toSetting)')::timestamptz")
+                c.append("\(expr) < (SELECT current_setting('\(Self.toSetting)')::timestamptz)")
             }
             return c
         }

@@ -10,7 +10,9 @@ public struct FinanceExport {
     /// Bytes collected before a buffer goes to the writer thread.
     public var chunkSize = 1 << 20
     /// Buffers in flight between the reader and the writer (memory bound: about this × chunkSize).
-    public var buffersInFlight = 4
+    /// A deep queue lets PostgreSQL run ahead while the compressor is descheduled on a busy
+    /// machine, and the compressor catch up while the server is: 16 MiB, well inside the budget.
+    public var buffersInFlight = 16
     public var cancellation: ExportCancellation?
     /// Called on the exporting thread with the rows so far, once per buffer handed on.
     public var progress: ((Int) -> Void)?
@@ -71,13 +73,11 @@ public struct FinanceExport {
         let streamStart = DispatchTime.now().uptimeNanoseconds
         var buffer = pipe.recycled(capacity: chunkSize + 65_536)
         if definition.bom && definition.format == .csv { buffer.append(contentsOf: [0xEF, 0xBB, 0xBF]) }
-        var rows = 0
         let copied: Int
         do {
             copied = try conn.copyOut(query.copySQL) { row in
                 buffer.append(contentsOf: row)
                 try summary.add(row: row)
-                rows += 1
                 if buffer.count >= chunkSize {
                     if let reason = cancellation?.requested { throw ExportError(.cancelled, reason) }
                     try pipe.send(buffer)
