@@ -72,8 +72,14 @@ struct ExportBench: ParsableCommand {
             let copy = "\\copy (\(oneLine)) TO PROGRAM 'gzip -6 > \(floorFile)' WITH (FORMAT csv, HEADER true)"
             let psql = try PsqlRunner(url: url)
 
-            func floorRound() throws -> Double {
-                try Stopwatch.time { try psql.runQuiet([settings, copy], singleTransaction: true) }
+            // Both sides are started the same way (posix_spawn, in this process's session), so the
+            // scheduler treats them alike: Foundation's Process would put psql in a session (and
+            // so an autogroup, with its own CPU share) of its own.
+            func floorRound() throws -> Measured {
+                let m = try Measured.run(psql.executable.path, (url.isEmpty ? [] : [url])
+                    + ["-X", "-q", "-o", "/dev/null", "-v", "ON_ERROR_STOP=1", "-1", "-c", settings, "-c", copy])
+                guard m.status == 0 else { throw ValidationError("psql (the floor) exited with \(m.status)") }
+                return m
             }
             func oursRound() throws -> Measured {
                 let m = try Measured.run(me, ["export", "--dataset", "orders", "--from", "2026-10-01", "--to", "2026-11-01",
@@ -85,18 +91,22 @@ struct ExportBench: ParsableCommand {
             note("warm-up (both, untimed)…")
             _ = try oursRound()
             _ = try floorRound()
-            var floor: [Double] = [], ours: [Double] = [], rss: [Int] = []
+            var floor: [Double] = [], ours: [Double] = [], ratios: [Double] = [], rss: [Int] = []
+            var floorCPU: [Double] = [], oursCPU: [Double] = []
             for round in 1...rounds {
                 // Alternate which goes first, so neither always meets a cache the other warmed.
-                var f = 0.0
+                var fl = Measured(status: 0, seconds: 0, maxRSSKiB: 0)
                 var o = Measured(status: 0, seconds: 0, maxRSSKiB: 0)
                 if round % 2 == 1 {
-                    f = try floorRound(); o = try oursRound()
+                    fl = try floorRound(); o = try oursRound()
                 } else {
-                    o = try oursRound(); f = try floorRound()
+                    o = try oursRound(); fl = try floorRound()
                 }
-                floor.append(f); ours.append(o.seconds); rss.append(o.maxRSSKiB)
-                note(String(format: "round %d: floor %.2f s, orderflow export %.2f s (%.2f×), peak RSS %.1f MB", round, f, o.seconds, o.seconds / f, o.mb))
+                let f = fl.seconds
+                floorCPU.append(fl.cpuSeconds); oursCPU.append(o.cpuSeconds)
+                floor.append(f); ours.append(o.seconds); ratios.append(o.seconds / f); rss.append(o.maxRSSKiB)
+                note(String(format: "round %d: floor %.2f s (client CPU %.2f s), orderflow export %.2f s (CPU %.2f s) = %.2f×, peak RSS %.1f MB",
+                            round, f, fl.cpuSeconds, o.seconds, o.cpuSeconds, o.seconds / f, o.mb))
             }
             let same = try decompressedDigest(floorFile) == decompressedDigest(oursFile)
             guard same else { throw ValidationError("the floor's file and orderflow's differ after decompression") }
@@ -106,6 +116,8 @@ struct ExportBench: ParsableCommand {
             print(String(format: "  floor   psql \\copy (same query) to program 'gzip -6'  %8.2f s", fm))
             print(String(format: "  ours    orderflow export --gzip                      %8.2f s  %.2f× floor (target ≤ 1.0)  peak RSS %.1f MB (max of rounds; target ≤ 100)",
                          om, om / fm, Double(rss.max() ?? 0) / 1024))
+            print(String(format: "  ratio per round (same round's floor): median %.2f×, min %.2f×, max %.2f×", median(ratios), ratios.min() ?? 0, ratios.max() ?? 0))
+            print(String(format: "  client CPU (user+sys, median): floor psql + gzip %.2f s, orderflow export %.2f s", median(floorCPU), median(oursCPU)))
             print("  files decompress to the same bytes: \(same ? "yes" : "no")")
         }
     }
@@ -124,19 +136,5 @@ struct ExportBench: ParsableCommand {
 
     func fileSize(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
-    }
-}
-
-extension PsqlRunner {
-    /// Like `run`, with query results (the settings' SELECT) sent to /dev/null.
-    func runQuiet(_ commands: [String], singleTransaction: Bool = false) throws {
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = (url.isEmpty ? [] : [url]) + ["-X", "-q", "-v", "ON_ERROR_STOP=1"] + (singleTransaction ? ["-1"] : [])
-            + commands.flatMap { ["-c", $0] }
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw ValidationError("psql failed (exit \(p.terminationStatus)) running: \(commands.joined(separator: "; "))") }
     }
 }
