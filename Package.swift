@@ -25,6 +25,11 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
         ),
+        .systemLibrary(
+            name: "CLibDeflate",
+            pkgConfig: "libdeflate",
+            providers: [.apt(["libdeflate-dev"]), .brew(["libdeflate"])]
+        ),
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
         .target(name: "EmbeddedPostgres", dependencies: ["PostgresClient"]),
         .target(name: "OrderModel"),
@@ -35,7 +40,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Reports", dependencies: ["Pipeline", "Feeds", "OrderModel", "PostgresClient"]),
+        .target(name: "Reports", dependencies: ["Pipeline", "Feeds", "OrderModel", "PostgresClient", "CLibDeflate"]),
         .target(name: "PostgresTestSupport", dependencies: ["EmbeddedPostgres", "PostgresClient", "OrderStore"]),
         .executableTarget(name: "orderflow", dependencies: [
             "PostgresClient", "EmbeddedPostgres", "OrderModel", "OrderStore", "Feeds", "Pipeline", "Reports",

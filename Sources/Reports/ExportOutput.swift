@@ -5,6 +5,7 @@
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CLibDeflate
 import Feeds
 import Foundation
 import Pipeline
@@ -238,25 +239,58 @@ final class ExportWriterThread: @unchecked Sendable {
         var bytes: Int64 = 0
         let fd = destination.fd
         let name = destination.path ?? "standard output"
-        let sink: (UnsafeRawBufferPointer) throws -> Void = { chunk in
+        func sink(_ chunk: UnsafeRawBufferPointer) throws {
             hasher.update(chunk)
             bytes += Int64(chunk.count)
             try writeAll(fd, chunk, name: name)
         }
         do {
-            let compressor = gzip ? try GzipWriter(level: 6, name: name, outputChunkSize: 256 * 1024, sink: sink) : nil
+            let compressor = gzip ? try MemberCompressor(level: 6) : nil
             while let buffer = pipe.receive() {
                 try buffer.withUnsafeBytes { raw in
-                    if let compressor { try compressor.write(raw) } else { try sink(raw) }
+                    if let compressor { try sink(try compressor.compress(raw)) } else { try sink(raw) }
                 }
                 pipe.giveBack(buffer)
             }
-            try compressor?.finish()
             return Result(bytes: bytes, sha256: SHA256.hex(hasher.finalize()), error: nil)
         } catch {
             // Wakes a producer blocked in send, which then stops the COPY.
             pipe.fail(error)
             return Result(bytes: bytes, sha256: "", error: error)
         }
+    }
+}
+
+/// Compresses each buffer into one complete gzip member (RFC 1952 allows any number, and `zcat`,
+/// `gzip -d` and our own reader read them as one stream). libdeflate compresses whole buffers with
+/// about a third less CPU than zlib's streaming deflate at the same level, and smaller: that CPU
+/// is what the export competes for with PostgreSQL on a two-core machine.
+final class MemberCompressor {
+    private let compressor: OpaquePointer
+    private var output: UnsafeMutableRawBufferPointer
+
+    init(level: Int32) throws {
+        guard let c = libdeflate_alloc_compressor(level) else {
+            throw ExportError(.output, "libdeflate could not allocate a level \(level) compressor")
+        }
+        compressor = c
+        output = .allocate(byteCount: 1 << 16, alignment: 16)
+    }
+
+    deinit {
+        libdeflate_free_compressor(compressor)
+        output.deallocate()
+    }
+
+    /// The gzip member for `input`; valid until the next call.
+    func compress(_ input: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer {
+        let bound = libdeflate_gzip_compress_bound(compressor, input.count)
+        if output.count < bound {
+            output.deallocate()
+            output = .allocate(byteCount: bound, alignment: 16)
+        }
+        let n = libdeflate_gzip_compress(compressor, input.baseAddress, input.count, output.baseAddress, output.count)
+        guard n > 0 else { throw ExportError(.output, "libdeflate could not compress a \(input.count)-byte buffer") }
+        return UnsafeRawBufferPointer(rebasing: output[0..<n])
     }
 }
