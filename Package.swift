@@ -47,13 +47,15 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Fuzz targets (docs/fuzzing.md): libFuzzer with -DFUZZING, else a corpus replayer.
+        .executableTarget(name: "orderflow-fuzz", dependencies: ["Feeds", "Pipeline", "OrderModel"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "PostgresTestSupport"]),
         .testTarget(name: "EmbeddedPostgresTests", dependencies: ["EmbeddedPostgres", "PostgresClient"]),
         .testTarget(name: "OrderModelTests", dependencies: ["OrderModel"]),
         .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "CZlib"]),
         .testTarget(name: "ExportTests", dependencies: ["Reports", "Pipeline", "Feeds", "OrderModel", "PostgresClient", "PostgresTestSupport", "CZlib"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Feeds", "OrderStore", "PostgresClient", "PostgresTestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Feeds", "OrderStore", "PostgresClient", "PostgresTestSupport", "EmbeddedPostgres"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -437,3 +437,27 @@ struct CSVScanner {
         }
     }
 }
+
+extension CSVReader {
+    /// The first record that is not blank (a feed's header); `nil` for an empty file.
+    public func nextNonBlank() throws(FeedError) -> CSVRecord? {
+        while let record = try next() {
+            if !record.isBlank { return record }
+        }
+        return nil
+    }
+
+    /// The next non-blank record, or `.failure` for a record with a stray quote (the reader has
+    /// already resynchronized at the next line, so the caller rejects it and goes on); other
+    /// errors throw; `nil` at the end.
+    public func nextOrMalformed() throws(FeedError) -> Result<CSVRecord, FeedError>? {
+        while true {
+            do {
+                guard let record = try next() else { return nil }
+                if !record.isBlank { return .success(record) }
+            } catch where error.code == .unexpectedQuote {
+                return .failure(error)
+            }
+        }
+    }
+}

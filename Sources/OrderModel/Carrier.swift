@@ -83,3 +83,51 @@ extension String {
         return String(s)
     }
 }
+
+/// What a tracking event does to its order: move it to a status, or nothing (an informational
+/// scan such as AfterShip's Pending or Expired, counted but not rejected).
+public enum EventMeaning: Sendable, Equatable, CustomStringConvertible {
+    case status(OrderStatus)
+    case noChange
+
+    /// Reads a pipeline's meaning of a raw code: an AfterShip tag or EasyPost status
+    /// (`InTransit`, `return_to_sender`), an order status (`out_for_delivery`), or `none`.
+    public init?(_ text: String) {
+        let trimmed = text.trimmingSpaces()
+        if trimmed.lowercased() == "none" || trimmed.lowercased() == "ignore" {
+            self = .noChange
+        } else if let status = OrderStatus(rawValue: trimmed) {
+            self = .status(status)
+        } else if let tag = TrackingTag(aggregatorCode: trimmed) {
+            self = tag.orderStatus.map(EventMeaning.status) ?? .noChange
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .status(let s): s.rawValue
+        case .noChange: "none"
+        }
+    }
+}
+
+extension OrderStatus {
+    /// Position in a shipment's life, used to order events of the same instant deterministically
+    /// (the further-along status wins), so feeds applied in any order end in the same state.
+    public var progressRank: Int {
+        switch self {
+        case .processing: 0
+        case .shipped: 1
+        case .inTransit: 2
+        case .exception: 3
+        case .failedAttempt: 4
+        case .availableForPickup: 5
+        case .outForDelivery: 6
+        case .delivered: 7
+        case .returned: 8
+        case .cancelled: 9
+        }
+    }
+}

@@ -114,7 +114,7 @@ public struct Timestamp: Hashable, Sendable, Comparable, CustomStringConvertible
         return era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
     }
 
-    static func civil(daysSinceEpoch z0: Int) -> (Int, Int, Int) {
+    public static func civil(daysSinceEpoch z0: Int) -> (Int, Int, Int) {
         let z = z0 + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

@@ -81,6 +81,9 @@ public enum Migrations {
             );
             CREATE INDEX import_runs_sha_idx ON import_runs (input_sha256, pipeline);
             """),
+        Migration(version: 2, name: "order_events.description (carrier event text)", sql: """
+            ALTER TABLE order_events ADD COLUMN description text;
+            """),
     ]
 
     /// The version a fully migrated database has.

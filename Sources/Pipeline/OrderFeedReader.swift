@@ -17,6 +17,9 @@ struct OrderFeedReader {
         var rowRejects = 0
         var bytesIn: Int64 = 0
         var bytesDecoded: Int64 = 0
+        /// Tracking feeds: accepted events per carrier and per mapped status ("none": no status).
+        var eventsByCarrier: [String: Int] = [:]
+        var eventsByStatus: [String: Int] = [:]
     }
 
     /// The feed lacks what the pipeline needs (a configuration error, exit 2).
@@ -64,12 +67,8 @@ struct OrderFeedReader {
         var options = CSVOptions()
         options.delimiter = definition.delimiter
         let reader = CSVReader(source: source, options: options)
-        var headerRecord: CSVRecord?
-        while headerRecord == nil {
-            guard let r = try reader.next() else { return } // empty file: nothing to read
-            if !r.isBlank { headerRecord = r }
-        }
-        let header = CSVHeader(record: headerRecord!)
+        guard let headerRecord = try reader.nextNonBlank() else { return } // empty file: nothing to read
+        let header = CSVHeader(record: headerRecord)
         // Column of each canonical field, indexed by `Field.rawValue` (-1: not in this feed).
         let columns = Field.allCases.map { header.index(of: definition.column(for: $0.name, format: .csv)) ?? -1 }
         var missing = [Field.customerId, .productId, .quantity].filter { columns[$0.rawValue] < 0 }
@@ -80,14 +79,12 @@ struct OrderFeedReader {
         if !missing.isEmpty { throw MissingColumns(file: path, missing: missing, header: header.names) }
         let width = header.names.count
 
-        while true {
-            let next: Result<CSVRecord?, FeedError> = Result { () throws(FeedError) in try reader.next() }
+        while let next = try reader.nextOrMalformed() {
             let record: CSVRecord
             switch next {
             case .success(let r):
-                guard let r else { return }
                 record = r
-            case .failure(let error) where error.code == .unexpectedQuote:
+            case .failure(let error):
                 // The reader resynchronizes at the next line; the broken record is a reject.
                 stats.records += 1
                 stats.rowRejects += 1
@@ -95,10 +92,7 @@ struct OrderFeedReader {
                                      reason: .malformedRecord, message: error.reason)
                 try flush()
                 continue
-            case .failure(let error):
-                throw error
             }
-            if record.isBlank { continue }
             stats.records += 1
             let position = StageRowEncoder.position(file: file, line: record.line)
             let get: OrderRowValidator.Get = { field in

@@ -44,6 +44,8 @@ struct OrderRow {
 /// Strings are only made for error messages.
 struct OrderRowValidator {
     let defaultCurrency: [UInt8]?
+    /// Orders store the canonical carrier name, so tracking runs find them (`fedex` → `FedEx`).
+    private let carriers = CarrierNames()
 
     init(defaultCurrency: String?) {
         self.defaultCurrency = defaultCurrency.map { Array($0.utf8) }
@@ -117,11 +119,11 @@ struct OrderRowValidator {
         }
         if let company = get(.trackingCompany) {
             if let p = Self.identifierProblem(company, .trackingCompany) { return .failure(p) }
-            row.trackingCompany = company
+            row.trackingCompany = carriers.canonical(company)
         }
         if let number = get(.trackingNumber) {
             if let p = Self.identifierProblem(number, .trackingNumber) { return .failure(p) }
-            row.trackingNumber = number
+            row.trackingNumber = CarrierNameCache.normalizedTrackingNumber(number)
         }
         return .success(row)
     }
@@ -226,4 +228,10 @@ struct OrderRowValidator {
         while e > s && (v[e - 1] == 0x20 || v[e - 1] == 0x09) { e -= 1 }
         return s == e ? nil : v[s..<e]
     }
+}
+
+/// A `CarrierNameCache` the non-mutating validator can use; one per reader thread.
+final class CarrierNames {
+    private var cache = CarrierNameCache()
+    func canonical(_ raw: ArraySlice<UInt8>) -> ArraySlice<UInt8> { cache.canonical(raw) }
 }

@@ -178,40 +178,19 @@ public struct OrderRun {
             """).rows[0].decode("id", as: Int64.self)
         report.importRunId = importRunId
 
-        try conn.execute(OrderDiffSQL.createLines)
-        try conn.execute(OrderDiffSQL.createOrders)
-        let readStats = try clock.measure("read+stage", rows: { $0.records }) {
-            try stage(conn, inputs: spooled, sizes: report.inputs.map(\.bytes))
+        let sourceOrders: Int
+        switch definition.kind {
+        case .tracking:
+            try stageAndDiffTracking(conn, inputs: spooled, clock: clock, report: &report)
+            sourceOrders = 0
+        case .orders, .export:
+            sourceOrders = try stageAndDiffOrders(conn, inputs: spooled, clock: clock, report: &report)
         }
-
-        // Each statement is timed on its own: the report shows where a slow run spends its time.
-        func step(_ name: String, _ sql: String, _ binds: [String?] = []) throws {
-            try cancellation?.check()
-            _ = try clock.measure(name, rows: { (r: PostgresResult) in r.affectedRows }) {
-                try conn.query(PostgresQuery(unsafeSQL: sql, binds: binds))
-            }
-        }
-        // Temp tables get no statistics from autovacuum; without them the planner assumes
-        // they are tiny and picks nested loops that take minutes on large feeds.
-        try step("diff: analyze staging", "ANALYZE stage_lines")
-        try step("diff: classify orders", OrderDiffSQL.classify, [definition.source, definition.enforceTransitions ? "true" : "false"])
-        try step("diff: analyze orders", "ANALYZE stage_orders")
-        try step("diff: duplicate targets", OrderDiffSQL.rejectDuplicateTargets)
-        if try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.anyRenumber)).rows[0].decode("any", as: Bool.self) {
-            try step("diff: renumber lines", OrderDiffSQL.renumber)
-        }
-        try step("diff: compare items", OrderDiffSQL.flagItemChanges)
-        if definition.mode == .mirror {
-            try step("diff: mirror deletes", OrderDiffSQL.addMirrorDeletes, [definition.source])
-        }
-        let summary = try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.summary, binds: [definition.source])).rows[0]
-        report.counts = try counts(summary)
-        let sourceOrders = try summary.decode("source_orders", as: Int.self)
-        try reconcile(report.counts, read: readStats)
 
         // With no rejects the list is empty: skip its query (a scan of every staged row).
+        let rejectListSQL = definition.kind == .tracking ? TrackingDiffSQL.rejectList : OrderDiffSQL.rejectList
         let rejects = try clock.measure("rejects", rows: report.counts.recordsRejected) {
-            report.counts.recordsRejected == 0 ? try RejectList.create() : try collectRejects(conn, into: &report)
+            report.counts.recordsRejected == 0 ? try RejectList.create() : try collectRejects(conn, sql: rejectListSQL, into: &report)
         }
         defer { unlink(rejects.path) }
 
@@ -228,19 +207,8 @@ public struct OrderRun {
         // where a statement does not use it (else: "could not determine data type").
         let binds: [String?] = [definition.source, String(importRunId), now.postgresText]
         let params = "WITH run_params AS (SELECT $1::text, $2::bigint, $3::timestamptz) "
-        let c = report.counts
-        let deletes = c.deleted + c.mirrorDeleted
-        // Statements with nothing to do are skipped: each would still scan every staged order.
-        for (name, sql, needed) in [
-            ("apply: insert orders", OrderDiffSQL.insertOrders, c.created > 0),
-            ("apply: insert items", OrderDiffSQL.insertCreatedItems, c.created > 0),
-            ("apply: update orders", OrderDiffSQL.updateOrders, c.updated > 0),
-            ("apply: delete changed items", OrderDiffSQL.deleteChangedItems, c.itemsChanged > 0),
-            ("apply: insert changed items", OrderDiffSQL.insertChangedItems, c.itemsChanged > 0),
-            ("apply: history events", OrderDiffSQL.insertEvents(eventKinds(c)), !eventKinds(c).isEmpty),
-            ("apply: delete orders", OrderDiffSQL.deleteOrders, deletes > 0),
-        ] where needed {
-            try step(name, params + sql, binds)
+        for (name, sql, needed) in applyStatements(report) where needed {
+            try step(conn, clock, name, params + sql, binds)
         }
 
         report.outcome = options.dryRun ? .dryRun : .applied
@@ -255,8 +223,10 @@ public struct OrderRun {
             WHERE id = \(importRunId)
             """)
         report = try finish(report, rejects)
+        FaultInjection.point("report written")
         if options.dryRun { return report } // the deferred ROLLBACK undoes everything
         try cancellation?.beginCommit()
+        FaultInjection.point("commit")
         try conn.execute("COMMIT")
         committed = true
         // A bulk change leaves the planner's statistics stale for the next run (and for the
@@ -266,6 +236,69 @@ public struct OrderRun {
             _ = try? conn.execute("ANALYZE orders; ANALYZE order_items")
         }
         return report
+    }
+
+    /// Each statement is timed on its own: the report shows where a slow run spends its time.
+    @discardableResult
+    func step(_ conn: PostgresConnection, _ clock: StageClock, _ name: String, _ sql: String, _ binds: [String?] = []) throws -> Int {
+        try options.cancellation?.check()
+        return try clock.measure(name, rows: { (r: PostgresResult) in r.affectedRows }) {
+            try conn.query(PostgresQuery(unsafeSQL: sql, binds: binds))
+        }.affectedRows
+    }
+
+    /// Reads the order feeds into the staging tables and classifies every staged order; fills
+    /// the report's counts. Returns how many orders the source has (for the mirror guard).
+    private func stageAndDiffOrders(_ conn: PostgresConnection, inputs: [String], clock: StageClock, report: inout RunReport) throws -> Int {
+        try conn.execute(OrderDiffSQL.createLines)
+        try conn.execute(OrderDiffSQL.createOrders)
+        let reader = OrderFeedReader(definition: definition, chunkSize: options.chunkSize)
+        let readStats = try clock.measure("read+stage", rows: { $0.records }) {
+            try stage(conn, copy: OrderDiffSQL.copyLines, inputs: inputs, sizes: report.inputs.map(\.bytes)) { path, i, stats, progress, emit in
+                try reader.read(path: path, fileNumber: i, stats: &stats, progress: progress, emit: emit)
+            }
+        }
+        // Temp tables get no statistics from autovacuum; without them the planner assumes
+        // they are tiny and picks nested loops that take minutes on large feeds.
+        try step(conn, clock, "diff: analyze staging", "ANALYZE stage_lines")
+        try step(conn, clock, "diff: classify orders", OrderDiffSQL.classify, [definition.source, definition.enforceTransitions ? "true" : "false"])
+        try step(conn, clock, "diff: analyze orders", "ANALYZE stage_orders")
+        try step(conn, clock, "diff: duplicate targets", OrderDiffSQL.rejectDuplicateTargets)
+        if try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.anyRenumber)).rows[0].decode("any", as: Bool.self) {
+            try step(conn, clock, "diff: renumber lines", OrderDiffSQL.renumber)
+        }
+        try step(conn, clock, "diff: compare items", OrderDiffSQL.flagItemChanges)
+        if definition.mode == .mirror {
+            try step(conn, clock, "diff: mirror deletes", OrderDiffSQL.addMirrorDeletes, [definition.source])
+        }
+        let summary = try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.summary, binds: [definition.source])).rows[0]
+        report.counts = try counts(summary)
+        try reconcile(report.counts, read: readStats)
+        return try summary.decode("source_orders", as: Int.self)
+    }
+
+    /// The apply statements of this run's kind, each with whether the counts say it has work
+    /// (a statement with nothing to do would still scan every staged row).
+    private func applyStatements(_ report: RunReport) -> [(String, String, Bool)] {
+        let c = report.counts
+        if let t = report.tracking {
+            return [
+                ("apply: update status", TrackingDiffSQL.updateStatus, t.statusChanged + t.confirmed > 0),
+                ("apply: update shipping", TrackingDiffSQL.updateShipping, t.shippingUpdated > 0),
+                ("apply: history events (status)", TrackingDiffSQL.insertStatusEvents, t.statusChanged > 0),
+                ("apply: history events (shipping)", TrackingDiffSQL.insertShippingEvents, t.shippingUpdated > 0),
+            ]
+        }
+        let deletes = c.deleted + c.mirrorDeleted
+        return [
+            ("apply: insert orders", OrderDiffSQL.insertOrders, c.created > 0),
+            ("apply: insert items", OrderDiffSQL.insertCreatedItems, c.created > 0),
+            ("apply: update orders", OrderDiffSQL.updateOrders, c.updated > 0),
+            ("apply: delete changed items", OrderDiffSQL.deleteChangedItems, c.itemsChanged > 0),
+            ("apply: insert changed items", OrderDiffSQL.insertChangedItems, c.itemsChanged > 0),
+            ("apply: history events", OrderDiffSQL.insertEvents(eventKinds(c)), !eventKinds(c).isEmpty),
+            ("apply: delete orders", OrderDiffSQL.deleteOrders, deletes > 0),
+        ]
     }
 
     /// The history kinds this run writes, from its counts.
@@ -295,17 +328,18 @@ public struct OrderRun {
     }
 
     /// Reader thread → bounded channel → COPY on this thread: parsing overlaps with the server.
-    private func stage(_ conn: PostgresConnection, inputs: [String], sizes: [Int64]) throws -> OrderFeedReader.Stats {
+    /// `read` reads one input (path, file number) into COPY chunks.
+    func stage(_ conn: PostgresConnection, copy: String, inputs: [String], sizes: [Int64],
+               read: @escaping @Sendable (String, Int, inout OrderFeedReader.Stats, (Int64) -> Void, ([UInt8]) throws -> Void) throws -> Void) throws -> OrderFeedReader.Stats {
         let channel = ChunkChannel(capacity: 8)
         let result = ThreadResult<Result<OrderFeedReader.Stats, any Error>>()
-        let reader = OrderFeedReader(definition: definition, chunkSize: options.chunkSize)
         let meter = ProgressMeter(totalBytes: sizes.reduce(0, +))
         let thread = Thread {
             var stats = OrderFeedReader.Stats()
             do {
                 var done: Int64 = 0
                 for (i, path) in inputs.enumerated() {
-                    try reader.read(path: path, fileNumber: i, stats: &stats, progress: { meter.update(done + $0) }) { try channel.send($0) }
+                    try read(path, i, &stats, { meter.update(done + $0) }) { try channel.send($0) }
                     done += sizes[i]
                 }
                 channel.finish()
@@ -319,10 +353,11 @@ public struct OrderRun {
         thread.stackSize = 8 << 20
         thread.start()
         do {
-            try conn.copyIn(OrderDiffSQL.copyLines, bufferSize: options.chunkSize) { writer in
+            try conn.copyIn(copy, bufferSize: options.chunkSize) { writer in
                 while let chunk = try channel.receive() {
                     try options.cancellation?.check()
                     try writer.write(chunk)
+                    FaultInjection.point("read+stage: first chunk")
                     meter.show(rows: chunk)
                 }
             }
@@ -393,7 +428,7 @@ public struct OrderRun {
     }
 
     /// Streams the reject list into a temporary file, counting reasons and keeping examples.
-    private func collectRejects(_ conn: PostgresConnection, into report: inout RunReport) throws -> RejectList {
+    func collectRejects(_ conn: PostgresConnection, sql: String, into report: inout RunReport) throws -> RejectList {
         let list = try RejectList.create()
         guard let handle = FileHandle(forWritingAtPath: list.path) else {
             throw RunError.configuration("cannot write \(list.path)")
@@ -402,7 +437,7 @@ public struct OrderRun {
         var byReason: [String: Int] = [:]
         var examples: [String: [RunReport.RejectExample]] = [:]
         let names = report.inputs.map(\.name)
-        try conn.copyOut(OrderDiffSQL.rejectList) { chunk in
+        try conn.copyOut(sql) { chunk in
             handle.write(Data(chunk))
             var row = ArraySlice(Array(chunk))
             if row.last == 0x0A { row = row.dropLast() }
@@ -428,6 +463,7 @@ final class StageClock {
     }
 
     func measure<T>(_ name: String, rows: (T) -> Int, _ body: () throws -> T) rethrows -> T {
+        FaultInjection.point(name)
         let start = DispatchTime.now().uptimeNanoseconds
         let value = try body()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

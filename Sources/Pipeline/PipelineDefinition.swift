@@ -26,6 +26,19 @@ public struct PipelineDefinition: Sendable, Equatable {
     public var guards = Guards()
     /// Where the file came from (for messages).
     public var file: String = "<memory>"
+    /// How a `kind: tracking` pipeline reads carriers' events.
+    public var tracking = TrackingSettings()
+
+    /// A carrier's export: its carrier (when the feed has no carrier column), its time format,
+    /// and what each raw event code means.
+    public struct TrackingSettings: Sendable, Equatable {
+        /// Carrier of every event when the feed has no `carrier` column (one carrier's own export).
+        public var carrier: String?
+        public var eventTime = EventTimeFormat.rfc3339
+        /// Raw code → meaning. `nil`: the codes are AfterShip tags or EasyPost statuses themselves.
+        public var eventCodes: [String: EventMeaning]?
+        public init() {}
+    }
 
     /// Limits that abort a run (exit 3) before anything is applied.
     public struct Guards: Sendable, Equatable {
@@ -43,6 +56,9 @@ public struct PipelineDefinition: Sendable, Equatable {
     public static let orderFields = ["order_id", "external_ref", "action", "customer_id", "status", "currency",
                                      "created_at", "tracking_company", "tracking_number"]
     public static let lineFields = ["product_id", "quantity", "unit_price"]
+    /// The canonical fields of a tracking feed.
+    public static let trackingFields = ["carrier", "tracking_number", "event_code", "event_time", "order_id", "external_ref",
+                                        "location", "description"]
 
     /// NDJSON key of a canonical field (`customer_id` → `customerId`).
     public static func jsonKey(_ field: String) -> String {
@@ -107,7 +123,8 @@ extension PipelineDefinition {
         }
         guard let root = loaded as? [String: Any] else { throw fail("", "a mapping with name, kind, source, …") }
         var reader = YAMLMap(map: root, path: "", fail: fail)
-        try reader.allowOnly(["name", "kind", "source", "input", "mapping", "mode", "enforce_transitions", "defaults", "guards", "description"])
+        try reader.allowOnly(["name", "kind", "source", "input", "mapping", "mode", "enforce_transitions", "defaults", "guards", "description",
+                              "carrier", "event_time", "event_codes"])
 
         var def = PipelineDefinition(name: try reader.string("name", required: true)!, source: "")
         guard let kind = Kind(rawValue: try reader.string("kind", required: true)!) else {
@@ -139,8 +156,13 @@ extension PipelineDefinition {
             if let n = try input.int("max_decompressed_bytes") { def.maxDecompressedBytes = Int64(n) }
             if let n = try input.int("max_compression_ratio") { def.maxCompressionRatio = Int64(n) }
         }
+        if kind == .tracking {
+            try parseTracking(&reader, into: &def, fail: fail)
+        } else if let key = ["carrier", "event_time", "event_codes"].first(where: { reader.map[$0] != nil }) {
+            throw fail(key, "nothing: it belongs to kind: tracking pipelines")
+        }
         if let mapping = try reader.child("mapping") {
-            let known = Set(orderFields + lineFields)
+            let known = Set(kind == .tracking ? trackingFields : orderFields + lineFields)
             for (key, value) in mapping.map {
                 guard known.contains(key) else {
                     throw fail("mapping.\(key)", "a canonical field (\(known.sorted().joined(separator: ", ")))")
@@ -174,6 +196,41 @@ extension PipelineDefinition {
             }
         }
         return def
+    }
+}
+
+extension PipelineDefinition {
+    static func parseTracking(_ reader: inout YAMLMap, into def: inout PipelineDefinition,
+                              fail: (String, String) -> PipelineDefinitionError) throws {
+        if def.mode != .upsert { throw fail("mode", "nothing (tracking runs never delete orders)") }
+        if let carrier = try reader.string("carrier") {
+            guard let name = Carrier.normalizedName(carrier) else { throw fail("carrier", "a carrier name") }
+            def.tracking.carrier = name
+        }
+        if var time = try reader.child("event_time") {
+            try time.allowOnly(["format", "zone"])
+            let format = try time.string("format") ?? "rfc3339"
+            let zone = try time.string("zone")
+            if let zone, TimeZone(identifier: zone) == nil {
+                throw fail("event_time.zone", "an IANA time zone such as America/Chicago or UTC")
+            }
+            guard let parsed = EventTimeFormat(format: format, zone: zone) else {
+                throw fail("event_time.format", "rfc3339, epoch_seconds, epoch_millis, or a pattern of YYYY MM DD HH mm ss (M D H h SSS a) with event_time.zone")
+            }
+            def.tracking.eventTime = parsed
+        }
+        if let codes = try reader.child("event_codes") {
+            var table: [String: EventMeaning] = [:]
+            for (code, value) in codes.map {
+                let text = (value as? String) ?? (value as? Int).map(String.init)
+                guard let text, let meaning = EventMeaning(text) else {
+                    throw fail("event_codes.\(code)", "an order status (in_transit), an AfterShip tag (InTransit) or none")
+                }
+                table[code.trimmingCharacters(in: .whitespaces)] = meaning
+            }
+            guard !table.isEmpty else { throw fail("event_codes", "at least one code") }
+            def.tracking.eventCodes = table
+        }
     }
 }
 

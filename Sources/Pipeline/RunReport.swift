@@ -61,6 +61,46 @@ public struct RunReport: Codable, Sendable {
         public init() {}
     }
 
+    /// What a tracking run did with its events. Events: read = rejected + informational +
+    /// stale + superseded + winners; winners = status changed + confirmed + illegal.
+    public struct TrackingCounts: Codable, Sendable, Equatable {
+        /// Accepted events that matched exactly one order.
+        public var eventsMatched = 0
+        /// Matched events whose code maps to no status (counted, never applied).
+        public var informational = 0
+        /// Events not newer than their order's `status_event_at`.
+        public var stale = 0
+        /// Events a later event of the same order outranks.
+        public var superseded = 0
+        public var unknownShipment = 0
+        public var ambiguousShipment = 0
+        public var illegalTransition = 0
+        /// Orders whose status changed.
+        public var statusChanged = 0
+        /// Orders whose latest event repeats their status (only `status_event_at` moves).
+        public var confirmed = 0
+        /// Orders given a tracking number by an event that names them.
+        public var shippingUpdated = 0
+        public var byCarrier: [String: CarrierCounts] = [:]
+        public var byStatus: [String: StatusCounts] = [:]
+        public init() {}
+    }
+
+    public struct CarrierCounts: Codable, Sendable, Equatable {
+        public var events = 0
+        public var matched = 0
+        public var stale = 0
+        public var statusChanged = 0
+        public init() {}
+    }
+
+    /// Per mapped status: events that map to it, and orders moved to it.
+    public struct StatusCounts: Codable, Sendable, Equatable {
+        public var events = 0
+        public var ordersChanged = 0
+        public init() {}
+    }
+
     public struct RejectExample: Codable, Sendable {
         public var input: String
         public var line: Int
@@ -84,6 +124,8 @@ public struct RunReport: Codable, Sendable {
     public var finishedAt: String?
     public var stages: [Stage] = []
     public var counts = Counts()
+    /// Tracking runs only.
+    public var tracking: TrackingCounts?
     public var rejectsByReason: [String: Int] = [:]
     public var rejectExamples: [String: [RejectExample]] = [:]
     /// Where the rejected records were written (input format, with line, reason, message).

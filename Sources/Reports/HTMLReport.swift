@@ -19,22 +19,25 @@ public enum HTMLReport {
         body += "<li>Database <code>\(esc(r.database))</code></li>"
         body += "<li>Started \(esc(r.startedAt)), finished \(esc(r.finishedAt ?? "—"))</li></ul>\n"
 
-        let actions: [(String, String, Int)] = [
-            ("\(would)created", "counts.created", c.created), ("\(would)updated", "counts.updated", c.updated),
-            ("unchanged", "counts.unchanged", c.unchanged), ("\(would)deleted (feed)", "counts.deleted", c.deleted),
-            ("\(would)deleted (mirror)", "counts.mirrorDeleted", c.mirrorDeleted), ("rejected", "counts.rejectedOrders", c.rejectedOrders),
-        ]
-        body += "<h2>Orders per action</h2>\n"
-        body += barChart(actions.map { ($0.0, Double($0.2)) }, format: { String(Int($0)) })
-        body += table(["action", "orders"], actions.map { [esc($0.0), num($0.2, key: $0.1)] })
-        let details: [(String, String, Int)] = [
-            ("status changed", "counts.statusChanged", c.statusChanged), ("shipping updated", "counts.shippingChanged", c.shippingChanged),
-            ("line items changed", "counts.itemsChanged", c.itemsChanged), ("other fields changed", "counts.otherChanged", c.otherChanged),
-            ("records read", "counts.recordsRead", c.recordsRead), ("records accepted", "counts.recordsAccepted", c.recordsAccepted),
-            ("records rejected", "counts.recordsRejected", c.recordsRejected), ("orders in the feed", "counts.orders", c.orders),
-        ]
-        body += table(["of which / records", "count"], details.map { [esc($0.0), num($0.2, key: $0.1)] })
-
+        if let t = r.tracking {
+            body += trackingSection(t, would: would)
+        } else {
+            let actions: [(String, String, Int)] = [
+                ("\(would)created", "counts.created", c.created), ("\(would)updated", "counts.updated", c.updated),
+                ("unchanged", "counts.unchanged", c.unchanged), ("\(would)deleted (feed)", "counts.deleted", c.deleted),
+                ("\(would)deleted (mirror)", "counts.mirrorDeleted", c.mirrorDeleted), ("rejected", "counts.rejectedOrders", c.rejectedOrders),
+            ]
+            body += "<h2>Orders per action</h2>\n"
+            body += barChart(actions.map { ($0.0, Double($0.2)) }, format: { String(Int($0)) })
+            body += table(["action", "orders"], actions.map { [esc($0.0), num($0.2, key: $0.1)] })
+            let details: [(String, String, Int)] = [
+                ("status changed", "counts.statusChanged", c.statusChanged), ("shipping updated", "counts.shippingChanged", c.shippingChanged),
+                ("line items changed", "counts.itemsChanged", c.itemsChanged), ("other fields changed", "counts.otherChanged", c.otherChanged),
+                ("records read", "counts.recordsRead", c.recordsRead), ("records accepted", "counts.recordsAccepted", c.recordsAccepted),
+                ("records rejected", "counts.recordsRejected", c.recordsRejected), ("orders in the feed", "counts.orders", c.orders),
+            ]
+            body += table(["of which / records", "count"], details.map { [esc($0.0), num($0.2, key: $0.1)] })
+        }
         body += "<h2>Rejected records per reason</h2>\n"
         let reasons = r.rejectsByReason.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
         if reasons.isEmpty {
@@ -114,6 +117,34 @@ public enum HTMLReport {
         }
         body += stagesSection(r.stages)
         return page(title: "orderflow export \(r.exportId)", body: body)
+    }
+
+    /// A tracking run: what its events did to orders, what happened to the events, per carrier.
+    static func trackingSection(_ t: RunReport.TrackingCounts, would: String) -> String {
+        let actions: [(String, String, Int)] = [
+            ("status \(would)changed", "tracking.statusChanged", t.statusChanged),
+            ("shipping info \(would)set", "tracking.shippingUpdated", t.shippingUpdated),
+            ("status confirmed", "tracking.confirmed", t.confirmed),
+            ("illegal transition (rejected)", "tracking.illegalTransition", t.illegalTransition),
+        ]
+        var html = "<h2>Orders per action</h2>\n"
+        html += barChart(actions.map { ($0.0, Double($0.2)) }, format: { String(Int($0)) })
+        html += table(["action", "orders"], actions.map { [esc($0.0), num($0.2, key: $0.1)] })
+        let events: [(String, String, Int)] = [
+            ("matched one order", "tracking.eventsMatched", t.eventsMatched), ("informational", "tracking.informational", t.informational),
+            ("stale", "tracking.stale", t.stale), ("superseded", "tracking.superseded", t.superseded),
+            ("unknown shipment", "tracking.unknownShipment", t.unknownShipment), ("ambiguous shipment", "tracking.ambiguousShipment", t.ambiguousShipment),
+        ]
+        html += "<h2>Events</h2>\n" + table(["events", "count"], events.map { [esc($0.0), num($0.2, key: $0.1)] })
+        let carriers = t.byCarrier.sorted { $0.key < $1.key }
+        if !carriers.isEmpty {
+            html += table(["carrier", "events", "matched", "stale", "status changed"], carriers.map { name, c in
+                let k = "tracking.byCarrier.\(name)"
+                return [esc(name), num(c.events, key: "\(k).events"), num(c.matched, key: "\(k).matched"),
+                        num(c.stale, key: "\(k).stale"), num(c.statusChanged, key: "\(k).statusChanged")]
+            })
+        }
+        return html
     }
 
     // MARK: - Pieces

@@ -53,19 +53,14 @@ public struct ReportWriter {
         if let id = r.importRunId, r.outcome == .applied { md += "- Import run: \(id)\n" }
         md += "- Started \(r.startedAt), finished \(r.finishedAt ?? "—")\n\n"
         md += would.isEmpty ? "## Changes applied\n\n" : "## Changes that would be applied (nothing was)\n\n"
-        md += "| | orders |\n|---|---:|\n"
-        let indent = "&nbsp;&nbsp;"
-        let rows: [(String, Int)] = [
-            ("\(would)created", c.created), ("\(would)updated", c.updated),
-            ("\(indent)status changed", c.statusChanged), ("\(indent)shipping updated", c.shippingChanged),
-            ("\(indent)line items changed", c.itemsChanged), ("\(indent)other fields changed", c.otherChanged),
-            ("unchanged", c.unchanged), ("\(would)deleted (feed)", c.deleted),
-            ("\(would)deleted (mirror: missing from feed)", c.mirrorDeleted), ("rejected", c.rejectedOrders),
-        ]
-        for (label, n) in rows { md += "| \(label) | \(n) |\n" }
-        md += "\n"
+        if let t = r.tracking {
+            md += trackingTables(t, would: would)
+        } else {
+            md += ordersTable(c, would: would)
+        }
         md += "Records read \(c.recordsRead) = accepted \(c.recordsAccepted) + rejected \(c.recordsRejected). "
-        md += "Orders in the feed \(c.orders) = created + updated + unchanged + deleted + rejected.\n\n"
+        md += r.tracking == nil ? "Orders in the feed \(c.orders) = created + updated + unchanged + deleted + rejected.\n\n"
+            : "Accepted events = informational + stale + superseded + the latest event of each order (status change, confirmation).\n\n"
         if !r.rejectsByReason.isEmpty {
             md += "## Rejected records\n\n| reason | records | examples |\n|---|---:|---|\n"
             for (reason, n) in r.rejectsByReason.sorted(by: { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }) {
@@ -80,5 +75,42 @@ public struct ReportWriter {
         md += "\n## Stages\n\n| stage | seconds | rows | rows/s |\n|---|---:|---:|---:|\n"
         for s in r.stages { md += String(format: "| %@ | %.3f | %d | %.0f |\n", s.name, s.seconds, s.rows, s.rowsPerSecond) }
         return md
+    }
+
+    static func ordersTable(_ c: RunReport.Counts, would: String) -> String {
+        var md = "| | orders |\n|---|---:|\n"
+        let indent = "&nbsp;&nbsp;"
+        let rows: [(String, Int)] = [
+            ("\(would)created", c.created), ("\(would)updated", c.updated),
+            ("\(indent)status changed", c.statusChanged), ("\(indent)shipping updated", c.shippingChanged),
+            ("\(indent)line items changed", c.itemsChanged), ("\(indent)other fields changed", c.otherChanged),
+            ("unchanged", c.unchanged), ("\(would)deleted (feed)", c.deleted),
+            ("\(would)deleted (mirror: missing from feed)", c.mirrorDeleted), ("rejected", c.rejectedOrders),
+        ]
+        for (label, n) in rows { md += "| \(label) | \(n) |\n" }
+        return md + "\n"
+    }
+
+    static func trackingTables(_ t: RunReport.TrackingCounts, would: String) -> String {
+        var md = "| | orders |\n|---|---:|\n"
+        for (label, n) in [("status \(would)changed", t.statusChanged), ("shipping info \(would)set", t.shippingUpdated),
+                           ("status confirmed (newer event, same status)", t.confirmed), ("illegal transition (rejected)", t.illegalTransition)] {
+            md += "| \(label) | \(n) |\n"
+        }
+        md += "\n| | events |\n|---|---:|\n"
+        for (label, n) in [("matched to an order", t.eventsMatched), ("informational (code maps to no status)", t.informational),
+                           ("stale (not newer than the order's last event)", t.stale), ("superseded by a later event", t.superseded),
+                           ("unknown shipment (rejected)", t.unknownShipment), ("ambiguous shipment (rejected)", t.ambiguousShipment)] {
+            md += "| \(label) | \(n) |\n"
+        }
+        md += "\n### Per carrier\n\n| carrier | events | matched | stale | status changes |\n|---|---:|---:|---:|---:|\n"
+        for (name, k) in t.byCarrier.sorted(by: { $0.key < $1.key }) {
+            md += "| \(name) | \(k.events) | \(k.matched) | \(k.stale) | \(k.statusChanged) |\n"
+        }
+        md += "\n### Per mapped status\n\n| status | events | orders \(would)moved to it |\n|---|---:|---:|\n"
+        for (name, k) in t.byStatus.sorted(by: { $0.key < $1.key }) {
+            md += "| \(name) | \(k.events) | \(k.ordersChanged) |\n"
+        }
+        return md + "\n"
     }
 }

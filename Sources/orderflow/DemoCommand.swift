@@ -11,8 +11,9 @@ struct DemoCommand: ParsableCommand {
         discussion: """
             Imports the legacy export (CSV, then the same orders as NDJSON: nothing changes), a
             later snapshot in mirror mode (dry run first), a legacy ERP export with its own column
-            names, and two broken files that must apply nothing. Run it again: already applied
-            inputs are recognised by their SHA-256 and skipped.
+            names, two broken files that must apply nothing, then the nightly carrier-tracking
+            feeds (an aggregator's, FedEx-, UPS-, DHL- and USPS-style exports). Run it again:
+            already applied inputs are recognised by their SHA-256 and skipped.
             """)
 
     @OptionGroup var db: DatabaseOptions
@@ -24,6 +25,7 @@ struct DemoCommand: ParsableCommand {
         var pipeline: String
         var input: String
         var dryRun = false
+        var force = false
         /// The exit code this step must end with (broken inputs must be refused).
         var expect: Int32 = 0
     }
@@ -41,13 +43,20 @@ struct DemoCommand: ParsableCommand {
                 Step(title: "A legacy ERP export with its own column names", pipeline: "legacy-erp", input: "legacy-erp.csv.gz"),
                 Step(title: "Broken values: the reject guard must refuse it (exit 3)", pipeline: "orders-upsert", input: "broken/bad-values.csv", expect: 3),
                 Step(title: "A truncated gzip: the run must fail and apply nothing (exit 1)", pipeline: "orders-upsert", input: "broken/truncated.csv.gz", expect: 1),
+                Step(title: "Nightly tracking from an aggregator (canonical feed, AfterShip tags)", pipeline: "tracking-aftership", input: "tracking/aftership.csv.gz"),
+                Step(title: "A FedEx-style export (local times with offsets)", pipeline: "tracking-fedex", input: "tracking/fedex.csv.gz"),
+                Step(title: "A UPS-style export (';', zone-less New York times)", pipeline: "tracking-ups", input: "tracking/ups.csv.gz"),
+                Step(title: "A DHL-style NDJSON export (epoch milliseconds)", pipeline: "tracking-dhl", input: "tracking/dhl.ndjson.gz"),
+                Step(title: "A USPS-style extract (tabs, 12-hour Central times)", pipeline: "tracking-usps", input: "tracking/usps.tsv.gz"),
+                Step(title: "The FedEx export again: every event is stale, nothing changes", pipeline: "tracking-fedex", input: "tracking/fedex.csv.gz", force: true),
             ]
             var surprises: [String] = []
             for (i, step) in steps.enumerated() {
                 print("\n[\(i + 1)/\(steps.count)] \(step.title)")
-                print("  $ orderflow run \(pipelines)/\(step.pipeline).yaml \(samples)/\(step.input)\(step.dryRun ? " --dry-run" : "")")
+                print("  $ orderflow run \(pipelines)/\(step.pipeline).yaml \(samples)/\(step.input)\(step.dryRun ? " --dry-run" : "")\(step.force ? " --force" : "")")
                 var options = RunOptions()
                 options.dryRun = step.dryRun
+                options.force = step.force
                 let code = RunCommand.execute(pipeline: "\(pipelines)/\(step.pipeline).yaml", inputs: ["\(samples)/\(step.input)"],
                                               options: options, reportDir: nil) { try PostgresConnection(url) }
                 if code == step.expect {

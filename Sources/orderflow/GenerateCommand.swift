@@ -7,7 +7,7 @@ struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Writes synthetic, reproducible feeds.",
-        subcommands: [Orders.self])
+        subcommands: [Orders.self, Tracking.self])
 
     /// `orderflow generate orders`: an order feed, or a later snapshot of one.
     struct Orders: ParsableCommand {
@@ -82,3 +82,59 @@ struct GenerateCommand: ParsableCommand {
 }
 
 extension OrderFeedGenerator.Format: ExpressibleByArgument {}
+extension TrackingFeedGenerator.Style: ExpressibleByArgument {}
+
+extension GenerateCommand {
+    /// `orderflow generate tracking`: carrier events for the shipments of a generated order feed.
+    struct Tracking: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "tracking",
+            abstract: "Tracking events for the orders `generate orders` writes with the same --orders and --seed.",
+            discussion: """
+                Events match the orders' (carrier, tracking number), move each order forward along legal \
+                transitions a few hours apart, and come in shuffled order within a shipment. --style picks \
+                the canonical feed (csv, ndjson: AfterShip tags as codes) or one carrier's export shape \
+                (fedex, ups, dhl, usps), read by pipelines/tracking-<style>.yaml.
+                """)
+
+        @Option(help: "Number of base orders of the order feed.") var orders: Int
+        @Option(help: "Seed of the order feed.") var seed: UInt64 = 1
+        @Option(help: "csv, ndjson, fedex, ups, dhl or usps.") var style: TrackingFeedGenerator.Style = .csv
+        @Option(help: "Mean events per shipment (≥ 1).") var eventsPerShipment = 1.5
+        @Option(help: "Share of extra events for unknown tracking numbers.") var unknownRate = 0.0
+        @Option(help: "Share of extra events with an unmapped code.") var unknownCodeRate = 0.0
+        @Option(help: "Canonical styles: share of processing orders given a tracking number by an event naming them.") var attachRate = 0.0
+        @Option(help: "External refs of the order feed are PREFIX-NNNNNN.") var prefix = "ERP"
+        @Option(help: "Shipments of a later snapshot: its --change-rate (as for generate orders).") var changeRate: Double?
+        @Option(help: "Shipments of a later snapshot: its --drop-rate.") var dropRate: Double?
+        @Option(help: "Shipments of a later snapshot: its --new-orders.") var newOrders: Int?
+        @Option(name: [.short, .customLong("output")], help: "Output file; .gz compresses.") var output: String
+
+        func validate() throws {
+            guard orders >= 0 else { throw ValidationError("--orders must not be negative") }
+            guard eventsPerShipment >= 1 else { throw ValidationError("--events-per-shipment must be at least 1") }
+            for (name, rate) in [("--unknown-rate", unknownRate), ("--unknown-code-rate", unknownCodeRate), ("--attach-rate", attachRate)] {
+                guard (0...1).contains(rate) else { throw ValidationError("\(name) must be between 0 and 1") }
+            }
+        }
+
+        func run() throws {
+            try failing {
+                var generator = TrackingFeedGenerator(orders: orders, seed: seed, style: style)
+                generator.eventsPerShipment = eventsPerShipment
+                generator.unknownRate = unknownRate
+                generator.unknownCodeRate = unknownCodeRate
+                generator.attachRate = attachRate
+                generator.prefix = prefix
+                if changeRate != nil || dropRate != nil || newOrders != nil {
+                    generator.mutation = .init(changeRate: changeRate ?? 0, dropRate: dropRate ?? 0, newOrders: newOrders ?? 0)
+                }
+                let started = Date()
+                let summary = try generator.write(to: output, gzip: output.hasSuffix(".gz"))
+                note(String(format: "wrote %d events for %d shipments (%d unknown shipments, %d unknown codes) to %@, %@ in %.2f s",
+                            summary.events, summary.shipments, summary.unknownShipments, summary.unknownCodes, output,
+                            Orders.size(summary.fileBytes), Date().timeIntervalSince(started)))
+            }
+        }
+    }
+}

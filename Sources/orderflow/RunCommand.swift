@@ -45,8 +45,8 @@ struct RunCommand: ParsableCommand {
             note("error: \(error)")
             return Exit.usage.rawValue
         }
-        guard definition.kind == .orders else {
-            note("error: \(pipeline): kind \(definition.kind.rawValue) pipelines are not runnable with `run` yet (orders only)")
+        guard definition.kind != .export else {
+            note("error: \(pipeline): kind export pipelines are run with `orderflow export`, not `run`")
             return Exit.usage.rawValue
         }
         let runId = makeRunId(definition.name)
@@ -117,7 +117,13 @@ struct RunCommand: ParsableCommand {
             print("\(r.pipeline): skipped — \(r.message ?? "")")
         default:
             let verb = r.outcome == .applied ? "applied" : "dry run, would apply"
-            print("\(r.pipeline): \(verb): \(c.created) created, \(c.updated) updated, \(c.unchanged) unchanged, \(c.deleted + c.mirrorDeleted) deleted, \(c.rejectedOrders) orders rejected")
+            if let t = r.tracking {
+                print("\(r.pipeline): \(verb): \(t.statusChanged) status changes, \(t.shippingUpdated) shipping updates, \(t.confirmed) confirmed; events: \(t.stale) stale, \(t.superseded) superseded, \(t.informational) informational")
+                let carriers = t.byCarrier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.events) events/\($0.value.statusChanged) changes" }
+                if !carriers.isEmpty { print("  carriers: " + carriers.joined(separator: ", ")) }
+            } else {
+                print("\(r.pipeline): \(verb): \(c.created) created, \(c.updated) updated, \(c.unchanged) unchanged, \(c.deleted + c.mirrorDeleted) deleted, \(c.rejectedOrders) orders rejected")
+            }
             print("  records: \(c.recordsRead) read, \(c.recordsAccepted) accepted, \(c.recordsRejected) rejected\(r.rejectsByReason.isEmpty ? "" : " (" + r.rejectsByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")")
             let total = r.stages.reduce(0) { $0 + $1.seconds }
             // The report has every statement; the console shows the phases ("diff: …" → "diff").

@@ -257,3 +257,22 @@ struct CSVHeaderTests {
         #expect(header.duplicates == ["id"])
     }
 }
+
+@Suite("CSVReader record loop helpers")
+struct CSVReaderLoopTests {
+    @Test func headerSkipsBlankLinesAndMalformedRecordsComeBackAsFailuresThenReadingGoesOn() throws {
+        let text = "\n\na,b\n1,2\nx\"y,3\n\n4,5\n"
+        let reader = CSVReader(source: BufferByteSource(string: text, chunkSize: 3), options: CSVOptions())
+        let header = try #require(try reader.nextNonBlank())
+        #expect(header.line == 3 && header.count == 2)
+        var seen: [String] = []
+        while let next = try reader.nextOrMalformed() {
+            switch next {
+            case .success(let r): seen.append("\(r.line):" + (0..<r.count).map { String(decoding: r[$0], as: UTF8.self) }.joined(separator: "|"))
+            case .failure(let e): seen.append("\(e.line ?? -1):\(e.code)")
+            }
+        }
+        #expect(seen == ["4:1|2", "5:unexpectedQuote", "7:4|5"])
+        #expect(try CSVReader(source: BufferByteSource(string: "\n\n"), options: CSVOptions()).nextNonBlank() == nil)
+    }
+}

@@ -281,9 +281,41 @@ struct OrderRunTests {
         #expect(ok.column(for: "customer_id", format: .ndjson) == "customerId")
     }
 
+    @Test func trackingPipelineKeysAreCheckedBeforeAnyDataIsRead() throws {
+        func fails(_ yaml: String, key: String) {
+            let error = #expect(throws: PipelineDefinitionError.self) {
+                try PipelineDefinition.parse(yaml: "name: t\nkind: tracking\nsource: s\n" + yaml, file: "t.yaml")
+            }
+            #expect(error?.key == key)
+        }
+        fails("event_codes:\n  X: Teleported\n", key: "event_codes.X")
+        fails("event_time:\n  format: YYYY-MM-DD\n  zone: UTC\n", key: "event_time.format")
+        fails("event_time:\n  format: rfc3339\n  zone: Mars/Olympus\n", key: "event_time.zone")
+        fails("event_time:\n  format: YYYYMMDD HHmmss\n", key: "event_time.format")
+        fails("mode: mirror\n", key: "mode")
+        fails("mapping:\n  customer_id: Cust\n", key: "mapping.customer_id")
+        #expect(throws: PipelineDefinitionError.self) {
+            try PipelineDefinition.parse(yaml: "name: o\nkind: orders\nsource: s\nevent_codes:\n  X: Delivered\n")
+        }
+        let ok = try PipelineDefinition.parse(yaml: """
+            name: t
+            kind: tracking
+            source: s
+            carrier: fedex
+            event_time: {format: "M/D/YYYY h:mm a", zone: America/Chicago}
+            event_codes: {DL: Delivered, "01": in_transit, CA: none}
+            mapping: {tracking_number: Tracking Number}
+            """)
+        #expect(ok.tracking.carrier == "FedEx")
+        #expect(ok.tracking.eventCodes == ["DL": .status(.delivered), "01": .status(.inTransit), "CA": .noChange])
+        #expect(ok.tracking.eventTime.zone == "America/Chicago")
+        #expect(ok.column(for: "tracking_number", format: .csv) == "Tracking Number")
+        #expect(ok.column(for: "event_time", format: .ndjson) == "eventTime")
+    }
+
     @Test func repositoryPipelinesParse() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for name in ["orders-upsert", "orders-mirror", "legacy-erp"] {
+        for name in ["orders-upsert", "orders-mirror", "legacy-erp", "tracking-aftership", "tracking-fedex", "tracking-ups", "tracking-dhl", "tracking-usps"] {
             let def = try PipelineDefinition.load(path: root.appendingPathComponent("pipelines/\(name).yaml").path)
             #expect(def.name == name)
         }

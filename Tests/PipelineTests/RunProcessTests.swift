@@ -61,6 +61,40 @@ struct RunProcessTests {
         #expect(try f.int("SELECT count(*) FROM order_items") == 300_004)
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"))
+    func sigkillDuringATrackingRunLeavesTheDatabaseAsBefore() throws {
+        let f = try PipelineFixture()
+        let orders = 60_000
+        try f.run(try f.definition(), [try bigFeed(f, orders: orders)])
+        let before = try f.fingerprint()
+        var csv = TrackingRunTests.header
+        for i in 0..<orders {
+            csv += "UPS,1z\(i),OutForDelivery,2026-11-03T10:00:00Z,,,Newark,Out for delivery\n"
+            csv += "ups,1Z\(i),InTransit,2026-11-02T10:00:00Z,,,Newark,Departed facility\n"
+        }
+        let feed = try f.file("events.csv", csv, gzip: true)
+        let pipeline = try f.file("t.yaml", "name: kill-tracking\nkind: tracking\nsource: legacy\nguards:\n  max_rejects: 0\n")
+        let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("t1").path])
+        var sawCopy = false
+        for _ in 0..<400 {
+            if try f.int("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY stage_events%' AND state = 'active'") > 0 { sawCopy = true; break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(sawCopy)
+        for _ in 0..<200 where try f.int("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'orderflow' AND pid <> pg_backend_pid()") > 0 {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(try f.fingerprint() == before)
+
+        let again = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("t2").path])
+        again.waitUntilExit()
+        #expect(again.terminationStatus == 0)
+        #expect(try f.int("SELECT count(*) FROM orders WHERE status = 'out_for_delivery' AND status_event_at = '2026-11-03T10:00:00Z'") == orders)
+        #expect(try f.int("SELECT count(*) FROM order_events WHERE kind = 'status_changed'") == orders)
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"),
           arguments: [SIGTERM, SIGINT])
     func signalDuringCopyRollsBackWithACancelledReport(signal: Int32) throws {

@@ -1,0 +1,18 @@
+import Foundation
+
+/// Kills the process at a named point of a run when `ORDERFLOW_FAULT_AT` names it, so tests can
+/// prove that a run killed anywhere leaves the database as it was (SQLite-style anomaly
+/// testing). The points are the start of every stage the report times (`hash`, `read+stage`,
+/// `diff: classify orders`, `apply: insert orders`, …) plus `read+stage: first chunk` (COPY
+/// streaming), `report written` and `commit` (just before COMMIT).
+/// Unset (always, outside tests), it costs one comparison per point.
+enum FaultInjection {
+    static let target: String? = ProcessInfo.processInfo.environment["ORDERFLOW_FAULT_AT"]
+
+    /// SIGKILL now if this is the named point: no cleanup, no rollback from our side.
+    @inline(__always)
+    static func point(_ name: String) {
+        guard let target, target == name else { return }
+        kill(getpid(), SIGKILL)
+    }
+}
