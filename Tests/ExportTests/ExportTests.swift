@@ -7,7 +7,7 @@ import PostgresTestSupport
 import Reports
 import Testing
 
-@Suite("finance export against a real PostgreSQL")
+@Suite("finance export against a real PostgreSQL", .serialized)
 struct ExportTests {
     /// Every order and its items, without the database's own ids: equal across databases.
     static let ordersFingerprint = """

@@ -6,7 +6,7 @@ import Testing
 
 /// report.html rendered by a real browser: the page must show something, and every figure it
 /// shows must be the one in report.json.
-@Suite("report.html in headless Chromium")
+@Suite("report.html in headless Chromium", .serialized)
 struct HTMLReportTests {
     @Test func importRunReportRendersAndMatchesItsJSON() throws {
         let browser = try Chromium.locate()
