@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -41,10 +43,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Reports", dependencies: ["Pipeline", "Feeds", "OrderModel", "PostgresClient", "CLibDeflate"]),
+        .target(name: "OrderAPI", dependencies: [
+            "OrderModel", "OrderStore", "PostgresClient", "Feeds", "Pipeline",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "PostgresTestSupport", dependencies: ["EmbeddedPostgres", "PostgresClient", "OrderStore"]),
         .executableTarget(name: "orderflow", dependencies: [
-            "PostgresClient", "EmbeddedPostgres", "OrderModel", "OrderStore", "Feeds", "Pipeline", "Reports",
+            "PostgresClient", "EmbeddedPostgres", "OrderModel", "OrderStore", "Feeds", "Pipeline", "Reports", "OrderAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Fuzz targets (docs/fuzzing.md): libFuzzer with -DFUZZING, else a corpus replayer.
@@ -55,6 +64,12 @@ let package = Package(
         .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "CZlib"]),
         .testTarget(name: "ExportTests", dependencies: ["Reports", "Pipeline", "Feeds", "OrderModel", "PostgresClient", "PostgresTestSupport", "CZlib"]),
+        .testTarget(name: "OrderAPITests", dependencies: [
+            "OrderAPI", "OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Feeds", "OrderStore", "PostgresClient", "PostgresTestSupport", "EmbeddedPostgres"]),
     ],
     swiftLanguageModes: [.v6]

@@ -93,6 +93,9 @@ public final class EventTimeParser {
         zone = format.zone.flatMap(TimeZone.init(identifier:))
     }
 
+    /// 9999-12-31T23:59:59Z.
+    static let maxEpochSeconds: Int64 = 253_402_300_799
+
     /// Why a value was refused, for the reject message.
     public enum Problem: Error, Equatable {
         case unreadable
@@ -129,9 +132,11 @@ public final class EventTimeParser {
                 }
                 i += 1
             }
-            guard digits > 0 else { return .failure(.unreadable) }
-            for _ in fractionDigits..<6 { fraction *= 10 }
+            // Up to the end of year 9999, like every other format: beyond it the microseconds
+            // would overflow (found by the fuzzer: a 16-digit epoch trapped the reader).
             let unit: Int64 = format.kind == .epochSeconds ? 1_000_000 : 1_000
+            guard digits > 0, value < (Self.maxEpochSeconds + 1) * (1_000_000 / unit) else { return .failure(.unreadable) }
+            for _ in fractionDigits..<6 { fraction *= 10 }
             var micros = value * unit + fraction * unit / 1_000_000
             if negative { micros = -micros }
             return .success(Timestamp(microseconds: micros))

@@ -81,7 +81,19 @@ public enum Migrations {
             );
             CREATE INDEX import_runs_sha_idx ON import_runs (input_sha256, pipeline);
             """),
-        Migration(version: 2, name: "order_events.description (carrier event text)", sql: """
+        Migration(version: 2, name: "API idempotency keys", sql: """
+            CREATE TABLE api_idempotency_keys (
+                key           text PRIMARY KEY,
+                request_hash  text NOT NULL,
+                order_id      uuid,
+                response_body text,
+                etag          text,
+                created_at    timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX api_idempotency_keys_created_idx ON api_idempotency_keys (created_at);
+            CREATE INDEX api_idempotency_keys_order_idx ON api_idempotency_keys (order_id);
+            """),
+        Migration(version: 3, name: "order_events.description (carrier event text)", sql: """
             ALTER TABLE order_events ADD COLUMN description text;
             """),
     ]

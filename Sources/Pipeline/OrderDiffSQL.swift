@@ -26,7 +26,7 @@ enum OrderDiffSQL {
             action text, customer_id text, status text, currency text, created_at timestamptz,
             tracking_company text, tracking_number text, n_lines integer,
             conflict boolean, renumber boolean, dup_line boolean, has_reject boolean,
-            target_id uuid, cur_status text,
+            target_id uuid, cur_status text, cur_updated_at timestamptz,
             outcome text, reason text, message text,
             status_changed boolean NOT NULL DEFAULT false, shipping_changed boolean NOT NULL DEFAULT false,
             items_changed boolean NOT NULL DEFAULT false, other_changed boolean NOT NULL DEFAULT false,
@@ -93,11 +93,11 @@ enum OrderDiffSQL {
         )
         INSERT INTO stage_orders (okey, order_id, external_ref, new_id, first_pos, action, customer_id, status, currency,
                                   created_at, tracking_company, tracking_number, n_lines, conflict, renumber, dup_line,
-                                  has_reject, target_id, cur_status, outcome, reason, message,
+                                  has_reject, target_id, cur_status, cur_updated_at, outcome, reason, message,
                                   status_changed, shipping_changed, other_changed, changed_fields)
         SELECT t.okey, t.order_id, t.external_ref, t.new_id, t.first_pos, t.action, t.customer_id, t.status, t.currency,
                t.created_at, t.tracking_company, t.tracking_number, t.n_lines, t.conflict, t.renumber, t.dup_line,
-               t.has_reject, t.target_id, o.status,
+               t.has_reject, t.target_id, o.status, o.updated_at,
                CASE WHEN t.has_reject OR t.conflict OR t.dup_line THEN 'reject'
                     WHEN t.action = 'delete' THEN CASE WHEN t.target_id IS NULL THEN 'unchanged' ELSE 'delete' END
                     WHEN t.target_id IS NULL AND t.order_id IS NOT NULL THEN 'reject'
@@ -172,8 +172,8 @@ enum OrderDiffSQL {
 
     /// Mirror mode: stored orders of the source ($1) that the feed does not mention.
     static let addMirrorDeletes = """
-        INSERT INTO stage_orders (okey, target_id, cur_status, action, outcome)
-        SELECT '#' || o.id, o.id, o.status, 'mirror', 'delete'
+        INSERT INTO stage_orders (okey, target_id, cur_status, cur_updated_at, action, outcome)
+        SELECT '#' || o.id, o.id, o.status, o.updated_at, 'mirror', 'delete'
         FROM orders o
         WHERE o.source = $1
           AND NOT EXISTS (SELECT 1 FROM stage_orders s WHERE s.target_id = o.id)
@@ -236,6 +236,7 @@ enum OrderDiffSQL {
         FROM stage_orders s
         WHERE o.id = s.target_id AND s.outcome = 'update'
           AND (s.status_changed OR s.shipping_changed OR s.other_changed OR s.items_changed)
+          AND o.updated_at = s.cur_updated_at -- unchanged since the diff (see OrderRun.applyStatements)
         """
 
     static let deleteChangedItems = """
@@ -251,7 +252,8 @@ enum OrderDiffSQL {
         """
 
     static let deleteOrders = """
-        DELETE FROM orders o USING stage_orders s WHERE o.id = s.target_id AND s.outcome = 'delete'
+        DELETE FROM orders o USING stage_orders s
+        WHERE o.id = s.target_id AND s.outcome = 'delete' AND o.updated_at = s.cur_updated_at
         """
 
     /// The kinds of history rows a run writes.

@@ -15,6 +15,8 @@ public struct RunOptions: Sendable {
     public var chunkSize = 1 << 20
     /// Set by whoever may stop the run (the CLI's SIGINT/SIGTERM handler).
     public var cancellation: RunCancellation?
+    /// Called between the diff and the apply (tests use it to play a concurrent writer).
+    public var beforeApply: (@Sendable () throws -> Void)?
     public init() {}
 }
 
@@ -79,10 +81,12 @@ public enum RunError: Error, CustomStringConvertible, Sendable {
     case reconciliation(String)
     /// Stopped on request (SIGINT/SIGTERM); rolled back.
     case cancelled(String)
+    /// Another writer changed orders this run was about to change (exit 1); rolled back.
+    case concurrentChange(String)
 
     public var description: String {
         switch self {
-        case .configuration(let m), .guardExceeded(let m), .reconciliation(let m), .cancelled(let m): return m
+        case .configuration(let m), .guardExceeded(let m), .reconciliation(let m), .cancelled(let m), .concurrentChange(let m): return m
         }
     }
 }
@@ -207,8 +211,15 @@ public struct OrderRun {
         // where a statement does not use it (else: "could not determine data type").
         let binds: [String?] = [definition.source, String(importRunId), now.postgresText]
         let params = "WITH run_params AS (SELECT $1::text, $2::bigint, $3::timestamptz) "
-        for (name, sql, needed) in applyStatements(report) where needed {
-            try step(conn, clock, name, params + sql, binds)
+        try options.beforeApply?()
+        for statement in applyStatements(report) where statement.needed {
+            let rows = try step(conn, clock, statement.name, params + statement.sql, binds)
+            // Rows that another writer (the API) changed after the diff read them are skipped by
+            // the statement's updated_at check: applying the rest would report what did not
+            // happen, and overwriting them would lose that writer's update.
+            if let expected = statement.expected, rows != expected {
+                throw RunError.concurrentChange("\(expected - rows) of \(expected) orders were changed by another writer while this run was diffing (\(statement.name)); nothing was applied: run it again")
+            }
         }
 
         report.outcome = options.dryRun ? .dryRun : .applied
@@ -279,25 +290,26 @@ public struct OrderRun {
 
     /// The apply statements of this run's kind, each with whether the counts say it has work
     /// (a statement with nothing to do would still scan every staged row).
-    private func applyStatements(_ report: RunReport) -> [(String, String, Bool)] {
+    /// `expected`: the rows a statement that guards against concurrent writers must touch.
+    private func applyStatements(_ report: RunReport) -> [(name: String, sql: String, needed: Bool, expected: Int?)] {
         let c = report.counts
         if let t = report.tracking {
             return [
-                ("apply: update status", TrackingDiffSQL.updateStatus, t.statusChanged + t.confirmed > 0),
-                ("apply: update shipping", TrackingDiffSQL.updateShipping, t.shippingUpdated > 0),
-                ("apply: history events (status)", TrackingDiffSQL.insertStatusEvents, t.statusChanged > 0),
-                ("apply: history events (shipping)", TrackingDiffSQL.insertShippingEvents, t.shippingUpdated > 0),
+                ("apply: update status", TrackingDiffSQL.updateStatus, t.statusChanged + t.confirmed > 0, t.statusChanged + t.confirmed),
+                ("apply: update shipping", TrackingDiffSQL.updateShipping, t.shippingUpdated > 0, t.shippingUpdated),
+                ("apply: history events (status)", TrackingDiffSQL.insertStatusEvents, t.statusChanged > 0, nil),
+                ("apply: history events (shipping)", TrackingDiffSQL.insertShippingEvents, t.shippingUpdated > 0, nil),
             ]
         }
         let deletes = c.deleted + c.mirrorDeleted
         return [
-            ("apply: insert orders", OrderDiffSQL.insertOrders, c.created > 0),
-            ("apply: insert items", OrderDiffSQL.insertCreatedItems, c.created > 0),
-            ("apply: update orders", OrderDiffSQL.updateOrders, c.updated > 0),
-            ("apply: delete changed items", OrderDiffSQL.deleteChangedItems, c.itemsChanged > 0),
-            ("apply: insert changed items", OrderDiffSQL.insertChangedItems, c.itemsChanged > 0),
-            ("apply: history events", OrderDiffSQL.insertEvents(eventKinds(c)), !eventKinds(c).isEmpty),
-            ("apply: delete orders", OrderDiffSQL.deleteOrders, deletes > 0),
+            ("apply: insert orders", OrderDiffSQL.insertOrders, c.created > 0, nil),
+            ("apply: insert items", OrderDiffSQL.insertCreatedItems, c.created > 0, nil),
+            ("apply: update orders", OrderDiffSQL.updateOrders, c.updated > 0, c.updated),
+            ("apply: delete changed items", OrderDiffSQL.deleteChangedItems, c.itemsChanged > 0, nil),
+            ("apply: insert changed items", OrderDiffSQL.insertChangedItems, c.itemsChanged > 0, nil),
+            ("apply: history events", OrderDiffSQL.insertEvents(eventKinds(c)), !eventKinds(c).isEmpty, nil),
+            ("apply: delete orders", OrderDiffSQL.deleteOrders, deletes > 0, deletes),
         ]
     }
 

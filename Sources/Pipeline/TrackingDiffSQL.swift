@@ -33,7 +33,7 @@ enum TrackingDiffSQL {
         e.pos, e.carrier, e.tracking_number, e.event_code, e.status, e.rank,
         timestamptz 'epoch' + e.event_us * interval '1 microsecond' AS event_at,
         e.location, e.description, o.id AS target_id, o.status AS cur_status, o.status_event_at AS cur_event_at,
-        o.tracking_company AS cur_company, o.tracking_number AS cur_number,
+        o.tracking_company AS cur_company, o.tracking_number AS cur_number, o.updated_at AS cur_updated_at,
         coalesce(o.status_event_at IS NOT NULL AND (timestamptz 'epoch' + e.event_us * interval '1 microsecond' < o.status_event_at
             OR (timestamptz 'epoch' + e.event_us * interval '1 microsecond' = o.status_event_at AND e.rank <= \(currentRank))), true) AS stale
         """
@@ -161,16 +161,19 @@ enum TrackingDiffSQL {
 
     // MARK: Apply ($1 source, $2 run id, $3 now)
 
-    /// Status and `status_event_at` from the winners; nothing else is touched.
+    /// Status and `status_event_at` from the winners; nothing else is touched. A row changed by
+    /// another writer since the diff (`updated_at` moved) is left alone, and the run, seeing
+    /// fewer rows than it expected, fails instead of overwriting that change.
     static let updateStatus = """
         UPDATE orders o SET status = w.status, status_event_at = w.event_at, updated_at = $3::timestamptz
         FROM stage_winners w
-        WHERE o.id = w.target_id AND w.outcome IN ('change', 'confirm')
+        WHERE o.id = w.target_id AND w.outcome IN ('change', 'confirm') AND o.updated_at = w.cur_updated_at
         """
 
     static let updateShipping = """
         UPDATE orders o SET tracking_company = s.carrier, tracking_number = s.tracking_number, updated_at = $3::timestamptz
-        FROM stage_shipping s WHERE o.id = s.target_id
+        FROM stage_shipping s
+        WHERE o.id = s.target_id AND (o.updated_at = s.cur_updated_at OR o.updated_at = $3::timestamptz)
         """
 
     static let insertStatusEvents = """

@@ -101,6 +101,10 @@ struct RunCommand: ParsableCommand {
                 failed(message)
                 note("error: counts do not reconcile, nothing applied: \(message)")
                 return Exit.failed.rawValue
+            case .concurrentChange(let message):
+                failed(message)
+                note("error: \(message)")
+                return Exit.failed.rawValue
             }
         } catch {
             failed("\(error)")

@@ -79,6 +79,11 @@ struct EventTimeFormatTests {
         #expect(parse("epoch_millis", "1794283500123") == "2026-11-10T04:05:00.123Z")
         #expect(parse("epoch_seconds", "1794283500.5") == "2026-11-10T04:05:00.500Z")
         #expect(parse("epoch_seconds", "17942x") == nil)
+        // Found by the fuzzer: 16 digits of seconds overflowed the microseconds and trapped.
+        #expect(parse("epoch_seconds", "1722229428350113") == nil)
+        #expect(parse("epoch_seconds", "253402300799") == "9999-12-31T23:59:59.000Z")
+        #expect(parse("epoch_millis", "253402300799999") == "9999-12-31T23:59:59.999Z")
+        #expect(parse("epoch_millis", "9999999999999999") == nil)
         #expect(parse("epoch_seconds", "") == nil)
     }
 

@@ -255,3 +255,44 @@ struct TrackingRunTests {
         #expect(r.counts.recordsRejected > 0)
     }
 }
+
+/// Another writer (the API) changing an order between a run's diff and its apply: the run must
+/// not overwrite that change (a lost update); it fails, applies nothing, and the re-run
+/// applies what is still right.
+@Suite("concurrent writers")
+struct ConcurrentWriterTests {
+    func runWithWriter(_ f: PipelineFixture, _ def: PipelineDefinition, _ input: String, writer sql: String) throws -> RunReport {
+        var options = RunOptions()
+        options.force = true
+        let url = f.url
+        options.beforeApply = { try PostgresConnection(url).execute(sql) }
+        return try OrderRun(definition: def, inputs: [input], options: options).run(on: f.conn, runId: "concurrent") { report, _ in report }
+    }
+
+    @Test func anOrdersRunDoesNotOverwriteAConcurrentStatusChange() throws {
+        let f = try PipelineFixture()
+        try f.run(try f.definition(), [try f.file("seed.csv", OrderRunTests.feed)])
+        let feed = try f.file("v2.csv", PipelineFixture.header + "A1,c1,shipped,USD,2026-10-01T10:00:00Z,DHL,JD1,p1,2,9.99\nA1,c1,shipped,USD,2026-10-01T10:00:00Z,DHL,JD1,p2,1,5.00\n")
+        let api = "UPDATE orders SET status = 'cancelled', updated_at = now() WHERE external_ref = 'A1'"
+        let error = #expect(throws: RunError.self) { try runWithWriter(f, try f.definition(), feed, writer: api) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("changed by another writer"))
+        #expect(try f.scalar("SELECT status FROM orders WHERE external_ref = 'A1'") == "cancelled")
+        #expect(try f.int("SELECT count(*) FROM order_events WHERE kind = 'status_changed'") == 0)
+        // Run again: the diff now sees cancelled, and cancelled → shipped is illegal.
+        let again = try f.run(try f.definition(), [feed])
+        #expect(again.rejectsByReason["illegal_transition"] == 2)
+        #expect(try f.scalar("SELECT status FROM orders WHERE external_ref = 'A1'") == "cancelled")
+    }
+
+    @Test func aTrackingRunDoesNotOverwriteAConcurrentStatusChange() throws {
+        let f = try PipelineFixture()
+        try TrackingRunTests.seed(f)
+        let feed = try f.file("t.csv", TrackingRunTests.header + "UPS,1Z1,Delivered,2026-11-03T09:00:00Z,,,,\nFedEx,222,Delivered,2026-11-03T09:00:00Z,,,,\n")
+        let api = "UPDATE orders SET status = 'exception', updated_at = now() WHERE external_ref = 'A1'"
+        #expect(throws: RunError.self) { try runWithWriter(f, try TrackingRunTests.tracking(), feed, writer: api) }
+        #expect(try f.scalar("SELECT string_agg(status, ',' ORDER BY external_ref) FROM orders WHERE external_ref IN ('A1', 'A2')") == "exception,in_transit")
+        let again = try f.run(try TrackingRunTests.tracking(), [feed])
+        #expect(again.tracking?.statusChanged == 2)
+        #expect(try f.scalar("SELECT string_agg(status, ',' ORDER BY external_ref) FROM orders WHERE external_ref IN ('A1', 'A2')") == "delivered,delivered")
+    }
+}

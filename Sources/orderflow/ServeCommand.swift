@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import OrderAPI
+import OrderStore
+import PostgresClient
+import Synchronization
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the order REST API (see docs/openapi.yaml).",
+        discussion: """
+            Authentication: bearer tokens from ORDERFLOW_API_TOKENS (comma-separated) or --tokens-file
+            (one per line). Without tokens the API only listens on a loopback address unless --insecure.
+            SIGTERM or SIGINT stop it gracefully: open requests finish, then the connections close.
+            """)
+
+    @OptionGroup var db: DatabaseOptions
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port = 3000
+
+    @Option(help: "File with the accepted bearer tokens, one per line (default: ORDERFLOW_API_TOKENS_FILE).")
+    var tokensFile: String?
+
+    @Flag(help: "Allow a non-loopback address without authentication.")
+    var insecure = false
+
+    @Option(help: "Database connections (each on its own thread).")
+    var poolSize = 8
+
+    @Option(help: "Statement timeout in milliseconds.")
+    var statementTimeout = 5_000
+
+    @Option(help: "Lock wait timeout in milliseconds (a bulk import holding row locks delays a request at most this long).")
+    var lockTimeout = 2_000
+
+    @Option(help: "Largest request body in bytes.")
+    var maxBody = 1 << 20
+
+    @Flag(help: "Apply missing migrations before serving.")
+    var migrate = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func run() throws {
+        let configuration: OrderAPIConfiguration
+        do {
+            configuration = try apiConfiguration()
+            try configuration.validate()
+        } catch {
+            note("error: \(error)")
+            throw Exit.usage
+        }
+        let conninfo = try failing {
+            let conninfo = try db.resolve()
+            let conn = try PostgresConnection(conninfo)
+            if migrate { try Migrator().migrate(conn) } else { try Migrator().requireCurrent(conn) }
+            return conninfo
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            note("error: unknown log level \(logLevel)")
+            throw Exit.usage
+        }
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "orderflow.api")
+        logger.logLevel = level
+
+        // libpq gives up on an unreachable server after this long, so requests fail fast with 503.
+        setenv("PGCONNECT_TIMEOUT", "3", 0)
+        var poolConfiguration = PostgresConnectionPool.Configuration(
+            conninfo: conninfo, size: poolSize, statementTimeoutMilliseconds: statementTimeout,
+            lockTimeoutMilliseconds: lockTimeout)
+        if db.choice() == .embedded, let cluster = try? db.embeddedCluster() {
+            poolConfiguration.currentConninfo = { cluster.runningState()?.url() }
+        }
+        let pool = PostgresConnectionPool(poolConfiguration)
+        let app = OrderAPI.application(pool: pool, configuration: configuration, logger: logger)
+        logger.info("orderflow API listening", metadata: [
+            "address": "\(host):\(port)", "auth": .string(configuration.tokens.isEmpty ? "none" : "\(configuration.tokens.count) bearer token(s)"),
+        ])
+        let failure = Mutex<(any Error)?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { try await app.runService() } catch { failure.withLock { $0 = error } }
+            done.signal()
+        }
+        done.wait()
+        pool.shutdown()
+        if let error = failure.withLock({ $0 }) {
+            note("error: \(error)")
+            throw Exit.failed
+        }
+    }
+
+    func apiConfiguration() throws -> OrderAPIConfiguration {
+        let env = ProcessInfo.processInfo.environment
+        var tokens = OrderAPIConfiguration.parseTokens(env["ORDERFLOW_API_TOKENS"] ?? "")
+        if let path = tokensFile ?? env["ORDERFLOW_API_TOKENS_FILE"] {
+            tokens += OrderAPIConfiguration.parseTokens(try String(contentsOfFile: path, encoding: .utf8))
+        }
+        return OrderAPIConfiguration(host: host, port: port, tokens: tokens, insecure: insecure, maxBodyBytes: maxBody)
+    }
+}
