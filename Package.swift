@@ -27,6 +27,11 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
         ),
+        .systemLibrary(
+            name: "CLibDeflate",
+            pkgConfig: "libdeflate",
+            providers: [.apt(["libdeflate-dev"]), .brew(["libdeflate"])]
+        ),
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
         .target(name: "EmbeddedPostgres", dependencies: ["PostgresClient"]),
         .target(name: "OrderModel"),
@@ -37,7 +42,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Reports", dependencies: ["Pipeline", "Feeds", "OrderModel"]),
+        .target(name: "Reports", dependencies: ["Pipeline", "Feeds", "OrderModel", "PostgresClient", "CLibDeflate"]),
         .target(name: "OrderAPI", dependencies: [
             "OrderModel", "OrderStore", "PostgresClient", "Feeds", "Pipeline",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -58,6 +63,7 @@ let package = Package(
         .testTarget(name: "OrderModelTests", dependencies: ["OrderModel"]),
         .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "CZlib"]),
+        .testTarget(name: "ExportTests", dependencies: ["Reports", "Pipeline", "Feeds", "OrderModel", "PostgresClient", "PostgresTestSupport", "CZlib"]),
         .testTarget(name: "OrderAPITests", dependencies: [
             "OrderAPI", "OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport", "Pipeline",
             .product(name: "Logging", package: "swift-log"),

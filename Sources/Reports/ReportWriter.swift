@@ -1,7 +1,7 @@
 import Foundation
 import Pipeline
 
-/// Writes a run's `report.json` and `report.md` into its report directory.
+/// Writes a run's `report.json`, `report.md` and `report.html` into its report directory.
 public struct ReportWriter {
     public let directory: URL
 
@@ -21,13 +21,14 @@ public struct ReportWriter {
         return report
     }
 
-    /// Creates the directory and writes both files (each through a temp file and a rename).
+    /// Creates the directory and writes the three files (each through a temp file and a rename).
     public func write(_ report: RunReport) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try atomicWrite(try encoder.encode(report), to: "report.json")
         try atomicWrite(Data(Self.markdown(report).utf8), to: "report.md")
+        try atomicWrite(Data(HTMLReport.run(report).utf8), to: "report.html")
     }
 
     func atomicWrite(_ data: Data, to name: String) throws {

@@ -102,6 +102,8 @@ struct Measured {
     var status: Int32
     var seconds: Double
     var maxRSSKiB: Int
+    /// User + system CPU of the child and the children it waited for (psql's gzip).
+    var cpuSeconds: Double = 0
     var mb: Double { Double(maxRSSKiB) / 1024 }
 
     static func run(_ executable: String, _ args: [String]) throws -> Measured {
@@ -116,6 +118,7 @@ struct Measured {
         while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let code = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return Measured(status: code, seconds: seconds, maxRSSKiB: usage.ru_maxrss)
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return Measured(status: code, seconds: seconds, maxRSSKiB: usage.ru_maxrss, cpuSeconds: cpu)
     }
 }

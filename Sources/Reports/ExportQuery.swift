@@ -1,0 +1,190 @@
+import Pipeline
+
+/// The SQL of one export: a `COPY (SELECT …) TO STDOUT` whose values come from transaction
+/// settings (`current_setting`), because COPY cannot take bind parameters. The settings are set
+/// with bound parameters (`set_config`), so no value is ever part of the SQL text.
+public struct ExportQuery: Sendable {
+    /// One output column: its CSV name and the SQL that produces it.
+    public struct Column: Sendable {
+        public let name: String
+        let sql: String
+        /// What CSV shows instead, when it differs (booleans as `true`/`false`, not `t`/`f`).
+        var csvSQL: String?
+        /// Free text a spreadsheet could read as a formula (neutralized in CSV).
+        let isText: Bool
+        public var jsonKey: String { PipelineDefinition.jsonKey(name) }
+    }
+
+    public let definition: ExportDefinition
+    public let columns: [Column]
+    /// `SELECT …` producing the rows (CSV columns or one JSON text per row).
+    public let selectSQL: String
+    /// The statement handed to `copyOut`.
+    public let copySQL: String
+    /// Setting name → value; set before the COPY in the same transaction.
+    public let settings: [(name: String, value: String)]
+
+    /// Names of the settings the query reads.
+    static let fromSetting = "orderflow.export_from", toSetting = "orderflow.export_to"
+    static let statusSetting = "orderflow.export_status", sourceSetting = "orderflow.export_source"
+    static let customerSetting = "orderflow.export_customer"
+
+    /// Builds the query; `from`/`to` are the period's bounds already resolved to instants
+    /// (exact RFC 3339 in UTC), `nil` for an open end.
+    public init(definition: ExportDefinition, from: String?, to: String?) {
+        self.definition = definition
+        let d = definition
+        let columns = Self.columns(d.dataset)
+        self.columns = columns
+        // JIT compiles the per-row expressions for ~0.4 s and then runs them slower than the
+        // interpreter on this query shape (measured on 1M orders: 11.6 s with JIT, 9.4 s without).
+        var settings: [(String, String)] = [("jit", "off")]
+        var conditions: [String] = []
+
+        let time: String
+        switch (d.dataset, d.timeField) {
+        case (.history, _), (_, .event): time = "e.event_at"
+        case (_, .created): time = "o.created_at"
+        case (_, .updated): time = "o.updated_at"
+        }
+        // The bounds are scalar subqueries, so PostgreSQL evaluates them once (an InitPlan) and can
+        // use them as index conditions, instead of calling `current_setting` for every row.
+        func bounded(_ expr: String) -> [String] {
+            var c: [String] = []
+            if let from {
+                settings.append((Self.fromSetting, from))
+                c.append("\(expr) >= (SELECT current_setting('\(Self.fromSetting)')::timestamptz)")
+            }
+            if let to {
+                settings.append((Self.toSetting, to))
+                c.append("\(expr) < (SELECT current_setting('\(Self.toSetting)')::timestamptz)")
+            }
+            return c
+        }
+        if d.dataset != .history && d.timeField == .event {
+            let inPeriod = bounded("e.event_at")
+            conditions.append("EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = o.id"
+                              + inPeriod.map { " AND " + $0 }.joined() + ")")
+        } else {
+            conditions += bounded(time)
+        }
+        func list(_ values: [String], _ setting: String, _ expr: String) {
+            guard !values.isEmpty else { return }
+            settings.append((setting, Self.jsonArray(values)))
+            conditions.append("\(expr) IN (SELECT jsonb_array_elements_text(current_setting('\(setting)')::jsonb))")
+        }
+        let history = d.dataset == .history
+        list(d.statuses, Self.statusSetting, history ? "e.to_status" : "o.status")
+        list(d.sources, Self.sourceSetting, history ? "e.source" : "o.source")
+        list(d.customers, Self.customerSetting, "o.customer_id")
+        let whereSQL = conditions.isEmpty ? "" : "\nWHERE " + conditions.joined(separator: "\n  AND ")
+
+        let from: String, group: String, order: String
+        switch d.dataset {
+        case .orders:
+            from = "orders o LEFT JOIN order_items i ON i.order_id = o.id"
+            group = "\nGROUP BY o.id"
+            order = d.timeField == .updated ? "o.updated_at, o.id" : "o.created_at, o.id"
+        case .lines:
+            from = "orders o JOIN order_items i ON i.order_id = o.id"
+            group = ""
+            order = (d.timeField == .updated ? "o.updated_at" : "o.created_at") + ", o.id, i.line_no"
+        case .history:
+            from = "order_events e LEFT JOIN orders o ON o.id = e.order_id"
+            group = ""
+            order = "e.event_at, e.order_id, e.id"
+        }
+        let select: String
+        switch d.format {
+        case .csv:
+            select = columns.map { "\($0.isText ? Self.neutralized($0.sql) : $0.csvSQL ?? $0.sql) AS \($0.name)" }.joined(separator: ",\n       ")
+        case .ndjson:
+            var pairs = columns.map { "'\($0.jsonKey)', \($0.sql)" }
+            if d.dataset == .orders {
+                // The order feed's shape, so an NDJSON export can be imported again.
+                pairs.append("""
+                    'products', coalesce(json_agg(json_build_object('lineNo', i.line_no, 'productId', i.product_id, 'quantity', i.quantity, \
+                    'unitPrice', i.unit_price) ORDER BY i.line_no) FILTER (WHERE i.line_no IS NOT NULL), '[]'::json)
+                    """)
+            }
+            select = "json_build_object(" + pairs.joined(separator: ", ") + ")::text"
+        }
+        selectSQL = "SELECT \(select)\nFROM \(from)\(whereSQL)\(group)\nORDER BY \(order)"
+        switch d.format {
+        case .csv:
+            copySQL = "COPY (\(selectSQL)) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        case .ndjson:
+            // CSV mode with a quote and delimiter that JSON text never contains (json_build_object
+            // escapes control characters), so each JSON line arrives verbatim: text mode would
+            // double every backslash of the JSON escapes.
+            copySQL = "COPY (\(selectSQL)) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+        }
+        self.settings = settings
+    }
+
+    /// RFC 3339 in UTC with milliseconds (DESIGN.md's timestamp format).
+    static func timestamp(_ expr: String) -> String {
+        "to_char(\(expr) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+    }
+
+    /// OWASP's CSV-injection defence: a text cell starting with `=`, `+`, `-`, `@`, tab, CR or LF
+    /// gets a leading single quote, so a spreadsheet shows it as text instead of evaluating it.
+    /// A cell that is a plain number (`-12.50`) is left alone: it is not a formula.
+    static func neutralized(_ expr: String) -> String {
+        "CASE WHEN left(\(expr), 1) IN ('=', '+', '-', '@', chr(9), chr(13), chr(10)) AND \(expr) !~ '^[-+]?[0-9]+([.][0-9]+)?$' "
+            + "THEN '''' || \(expr) ELSE \(expr) END"
+    }
+
+    static func columns(_ dataset: ExportDefinition.Dataset) -> [Column] {
+        func c(_ name: String, _ sql: String, text: Bool = false) -> Column { Column(name: name, sql: sql, isText: text) }
+        let order = [
+            c("order_id", "o.id"), c("status", "o.status"), c("currency", "o.currency", text: true),
+            c("created_at", timestamp("o.created_at")), c("updated_at", timestamp("o.updated_at")),
+            c("source", "o.source", text: true), c("external_ref", "o.external_ref", text: true),
+            c("customer_id", "o.customer_id", text: true), c("tracking_company", "o.tracking_company", text: true),
+            c("tracking_number", "o.tracking_number", text: true),
+        ]
+        switch dataset {
+        case .orders:
+            return order + [
+                c("line_items", "count(i.line_no)"), c("units", "coalesce(sum(i.quantity), 0)"),
+                c("total", "coalesce(sum(i.quantity * i.unit_price), 0)"),
+            ]
+        case .lines:
+            return order + [
+                c("line_no", "i.line_no"), c("product_id", "i.product_id", text: true), c("quantity", "i.quantity"),
+                c("unit_price", "i.unit_price"), c("line_total", "i.quantity * i.unit_price"),
+            ]
+        case .history:
+            return [
+                c("event_id", "e.id"), c("order_id", "e.order_id"), c("kind", "e.kind", text: true),
+                c("event_at", timestamp("e.event_at")), c("recorded_at", timestamp("e.recorded_at")), c("run_id", "e.run_id"),
+                c("source", "e.source", text: true), c("external_ref", "o.external_ref", text: true),
+                c("customer_id", "o.customer_id", text: true), c("currency", "o.currency", text: true),
+                c("from_status", "e.from_status"), c("to_status", "e.to_status"),
+                c("tracking_company", "e.tracking_company", text: true), c("tracking_number", "e.tracking_number", text: true),
+                c("changed_fields", "array_to_string(e.changed_fields, ' ')", text: true),
+                Column(name: "order_deleted", sql: "o.id IS NULL", csvSQL: "CASE WHEN o.id IS NULL THEN 'true' ELSE 'false' END", isText: false),
+            ]
+        }
+    }
+
+    /// A JSON array of strings for a `jsonb` setting.
+    static func jsonArray(_ values: [String]) -> String {
+        var out = "["
+        for (i, v) in values.enumerated() {
+            if i > 0 { out += "," }
+            out += "\""
+            for u in v.unicodeScalars {
+                switch u {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+                default: out.unicodeScalars.append(u)
+                }
+            }
+            out += "\""
+        }
+        return out + "]"
+    }
+}

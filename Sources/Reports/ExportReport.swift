@@ -1,0 +1,132 @@
+import Foundation
+import Pipeline
+
+/// What an export wrote: written as report.json, rendered as report.md and report.html.
+public struct ExportReport: Codable, Sendable {
+    public enum Outcome: String, Codable, Sendable { case exported, failed, cancelled }
+
+    /// The period as asked for and as the instants it resolved to (half-open: `[from, to)`).
+    public struct Period: Codable, Sendable, Equatable {
+        public var on: String
+        public var timezone: String
+        public var from: String?
+        public var to: String?
+        /// Exact instants in UTC; `nil` is an open end.
+        public var fromInstant: String?
+        public var toInstant: String?
+    }
+
+    public struct Filters: Codable, Sendable, Equatable {
+        public var status: [String]
+        public var source: [String]
+        public var customer: [String]
+    }
+
+    /// The file as written.
+    public struct Output: Codable, Sendable, Equatable {
+        /// `-` for standard output.
+        public var path: String
+        public var format: String
+        public var gzip: Bool
+        public var bom: Bool
+        /// CSV text cells that could start a formula are prefixed with `'`.
+        public var spreadsheetSafe: Bool
+        /// Data rows (header not counted).
+        public var rows: Int
+        public var bytes: Int64
+        /// Of the bytes as written (for a gzip file: compressed).
+        public var sha256: String
+    }
+
+    public var exportId: String
+    public var pipeline: String
+    public var pipelineFile: String
+    public var dataset: String
+    public var outcome: Outcome
+    public var message: String?
+    /// Without password.
+    public var database: String
+    public var period: Period
+    public var filters: Filters
+    public var output: Output?
+    public var summary: ExportSummary?
+    public var stages: [RunReport.Stage] = []
+    public var startedAt: String
+    public var finishedAt: String?
+
+    public init(exportId: String, definition: ExportDefinition, database: String, startedAt: String) {
+        self.exportId = exportId
+        pipeline = definition.name
+        pipelineFile = definition.file
+        dataset = definition.dataset.rawValue
+        outcome = .failed
+        self.database = database
+        period = Period(on: definition.timeField.rawValue, timezone: definition.timezone,
+                        from: definition.from?.description, to: definition.to?.description)
+        filters = Filters(status: definition.statuses, source: definition.sources, customer: definition.customers)
+        self.startedAt = startedAt
+    }
+}
+
+/// Writes an export's report.json, report.md and report.html.
+public struct ExportReportWriter {
+    public let directory: URL
+
+    public init(directory: URL) {
+        self.directory = directory
+    }
+
+    /// Creates the directory and writes the three files, each through a temp file and a rename.
+    public func write(_ report: ExportReport) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let files = ReportWriter(directory: directory)
+        try files.atomicWrite(try encoder.encode(report), to: "report.json")
+        try files.atomicWrite(Data(Self.markdown(report).utf8), to: "report.md")
+        try files.atomicWrite(Data(HTMLReport.export(report).utf8), to: "report.html")
+    }
+
+    /// The human report: outcome and file first, then the totals finance reconciles against.
+    public static func markdown(_ r: ExportReport) -> String {
+        var md = "# orderflow export \(r.exportId)\n\n"
+        md += "**Outcome: \(r.outcome.rawValue)**"
+        if let m = r.message { md += " — \(m)" }
+        md += "\n\n"
+        md += "- Pipeline: `\(r.pipeline)` from `\(r.pipelineFile)`, dataset `\(r.dataset)`\n"
+        md += "- Database: `\(r.database)`\n"
+        let p = r.period
+        md += "- Period on `\(p.on)` time, half-open [from, to), zone \(p.timezone): "
+        md += "from \(p.from ?? "(open)") to \(p.to ?? "(open)")"
+        if p.fromInstant != nil || p.toInstant != nil { md += " = [\(p.fromInstant ?? "−∞"), \(p.toInstant ?? "+∞"))" }
+        md += "\n"
+        let f = r.filters
+        if !f.status.isEmpty { md += "- Status: \(f.status.joined(separator: ", "))\n" }
+        if !f.source.isEmpty { md += "- Source: \(f.source.joined(separator: ", "))\n" }
+        if !f.customer.isEmpty { md += "- Customer: \(f.customer.joined(separator: ", "))\n" }
+        md += "- Started \(r.startedAt), finished \(r.finishedAt ?? "—")\n\n"
+        if let o = r.output {
+            md += "## File\n\n| path | format | rows | bytes | sha256 |\n|---|---|---:|---:|---|\n"
+            let shape = o.format + (o.gzip ? ", gzip" : "") + (o.bom ? ", BOM" : "") + (o.spreadsheetSafe ? ", spreadsheet-safe" : "")
+            md += "| `\(o.path)` | \(shape) | \(o.rows) | \(o.bytes) | `\(o.sha256)` |\n\n"
+        }
+        if let s = r.summary {
+            if r.dataset == "history" {
+                md += "## Events by kind\n\n| kind | events |\n|---|---:|\n"
+                for (k, n) in s.eventsByKind.sorted(by: { $0.key < $1.key }) { md += "| \(k) | \(n) |\n" }
+                md += "\n## Events by day\n\n| day | events |\n|---|---:|\n"
+                for (d, n) in s.eventsByDay.sorted(by: { $0.key < $1.key }) { md += "| \(d) | \(n) |\n" }
+            } else {
+                md += "## Totals\n\n\(s.orders) orders, \(s.units) units in \(s.rows) rows.\n\n"
+                md += "| currency | status | orders | units | total |\n|---|---|---:|---:|---:|\n"
+                for g in s.byCurrencyStatus { md += "| \(g.currency) | \(g.status) | \(g.orders) | \(g.units) | \(g.total) |\n" }
+                md += "\n## By day (\(p.timezone))\n\n| day | currency | orders | units | total |\n|---|---|---:|---:|---:|\n"
+                for d in s.byDay { md += "| \(d.day) | \(d.currency) | \(d.orders) | \(d.units) | \(d.total) |\n" }
+            }
+            md += "\n"
+        }
+        md += "## Stages\n\n| stage | seconds | rows | rows/s |\n|---|---:|---:|---:|\n"
+        for s in r.stages { md += String(format: "| %@ | %.3f | %d | %.0f |\n", s.name, s.seconds, s.rows, s.rowsPerSecond) }
+        return md
+    }
+}

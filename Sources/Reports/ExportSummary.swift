@@ -1,0 +1,296 @@
+import Foundation
+import Feeds
+import OrderModel
+import Pipeline
+
+/// The figures finance checks an export against: orders, units and totals by currency × status
+/// and by day, or for the history the events by kind and by day.
+public struct ExportSummary: Codable, Sendable, Equatable {
+    /// Totals of one currency and status.
+    public struct CurrencyStatus: Codable, Sendable, Equatable {
+        public var currency: String
+        public var status: String
+        public var orders: Int
+        public var units: Int
+        /// Exact decimal text.
+        public var total: String
+    }
+
+    /// Totals of one day (in the export's time zone) and currency.
+    public struct Day: Codable, Sendable, Equatable {
+        public var day: String
+        public var currency: String
+        public var orders: Int
+        public var units: Int
+        public var total: String
+    }
+
+    /// Data rows in the file (the header not counted).
+    public var rows = 0
+    public var orders = 0
+    public var units = 0
+    public var byCurrencyStatus: [CurrencyStatus] = []
+    public var byDay: [Day] = []
+    /// History exports: events per kind and per day.
+    public var eventsByKind: [String: Int] = [:]
+    public var eventsByDay: [String: Int] = [:]
+
+    public init() {}
+
+    /// The exact total per currency over every status.
+    public var totalsByCurrency: [String: String] {
+        var sums: [String: ExactDecimal] = [:]
+        for g in byCurrencyStatus {
+            let amount = g.total.utf8.withContiguousStorageIfAvailable { ExactDecimal(UnsafeRawBufferPointer($0)) } ?? nil
+            sums[g.currency, default: ExactDecimal()].add(amount ?? ExactDecimal())
+        }
+        return sums.mapValues(\.text)
+    }
+}
+
+/// A decimal kept exactly while it is summed: an integer significand and a decimal scale.
+struct ExactDecimal: Sendable, Equatable {
+    var significand: Int128 = 0
+    var scale = 0
+
+    /// Parses `-123.4500`; nil for anything else (exponents never come from PostgreSQL numerics).
+    init?(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return nil }
+        var i = 0
+        var negative = false
+        if bytes[0] == UInt8(ascii: "-") { negative = true; i = 1 } else if bytes[0] == UInt8(ascii: "+") { i = 1 }
+        var digits = 0, seenPoint = false
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "."), !seenPoint {
+                seenPoint = true
+            } else if b >= 0x30 && b <= 0x39 {
+                guard digits < 36 else { return nil }
+                significand = significand * 10 + Int128(b - 0x30)
+                digits += 1
+                if seenPoint { scale += 1 }
+            } else {
+                return nil
+            }
+            i += 1
+        }
+        guard digits > 0 else { return nil }
+        if negative { significand = -significand }
+    }
+
+    init() {}
+
+    mutating func add(_ other: ExactDecimal) {
+        var a = self, b = other
+        while a.scale < b.scale { a.significand *= 10; a.scale += 1 }
+        while b.scale < a.scale { b.significand *= 10; b.scale += 1 }
+        self = ExactDecimal(significand: a.significand + b.significand, scale: a.scale)
+    }
+
+    private init(significand: Int128, scale: Int) {
+        self.significand = significand
+        self.scale = scale
+    }
+
+    /// Plain decimal text with the largest scale seen (`39.98`, `0`).
+    var text: String {
+        let negative = significand < 0
+        var digits = String(negative ? -significand : significand)
+        if scale > 0 {
+            if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
+            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
+        }
+        return (negative ? "-" : "") + digits
+    }
+}
+
+/// Builds an `ExportSummary` from the rows as they stream past, so the export needs no second
+/// query (and no second pass over the data) for its report.
+struct ExportSummaryBuilder {
+    private struct Totals {
+        var orders = 0, units = 0
+        var total = ExactDecimal()
+    }
+    private struct Key: Hashable { var a: String, b: String }
+
+    let dataset: ExportDefinition.Dataset
+    let format: ExportDefinition.Format
+    private var days: DayBucketer
+    // Column positions (CSV) and keys (NDJSON) of what the summary reads.
+    private let orderIndex, statusIndex, currencyIndex, timeIndex, unitsIndex, totalIndex, kindIndex: Int
+    private let orderKey, statusKey, currencyKey, timeKey, unitsKey, totalKey, kindKey: String
+    private var headerSeen = false
+    private var lastOrder: [UInt8] = []
+    private var rows = 0, orders = 0, units = 0
+    private var byCurrencyStatus: [Key: Totals] = [:]
+    private var byDay: [Key: Totals] = [:]
+    private var eventsByKind: [String: Int] = [:]
+    private var eventsByDay: [String: Int] = [:]
+    private var fields: [Range<Int>] = []
+
+    init(query: ExportQuery) throws {
+        let d = query.definition
+        dataset = d.dataset
+        format = d.format
+        days = try DayBucketer(timezone: d.timezone)
+        let names = query.columns.map(\.name)
+        func index(_ name: String) -> Int { names.firstIndex(of: name) ?? -1 }
+        let time: String
+        switch d.dataset {
+        case .history: time = "event_at"
+        default: time = d.timeField == .updated ? "updated_at" : "created_at"
+        }
+        let unitsName = d.dataset == .lines ? "quantity" : "units"
+        let totalName = d.dataset == .lines ? "line_total" : "total"
+        orderIndex = index("order_id"); statusIndex = index("status"); currencyIndex = index("currency")
+        timeIndex = index(time); unitsIndex = index(unitsName); totalIndex = index(totalName); kindIndex = index("kind")
+        let key: (String) -> String = PipelineDefinition.jsonKey
+        orderKey = key("order_id"); statusKey = key("status"); currencyKey = key("currency")
+        timeKey = key(time); unitsKey = key(unitsName); totalKey = key(totalName); kindKey = key("kind")
+        fields.reserveCapacity(names.count)
+    }
+
+    /// Takes one row exactly as COPY sent it (a CSV record or a JSON text line, with its newline).
+    mutating func add(row: UnsafeRawBufferPointer) throws {
+        switch format {
+        case .csv:
+            if !headerSeen { headerSeen = true; return }
+            CSVFields.split(row, into: &fields)
+            func bytes(_ i: Int) -> UnsafeRawBufferPointer {
+                guard i >= 0, i < fields.count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+                return UnsafeRawBufferPointer(rebasing: row[fields[i]])
+            }
+            func text(_ i: Int) -> String { String(decoding: bytes(i), as: UTF8.self) }
+            let day = days.day(ofUTC: bytes(timeIndex))
+            if dataset == .history {
+                record(event: text(kindIndex), day: day)
+            } else {
+                try record(order: bytes(orderIndex), status: text(statusIndex), currency: text(currencyIndex), day: day,
+                           units: bytes(unitsIndex), total: bytes(totalIndex))
+            }
+        case .ndjson:
+            let value = try JSONValue.parse(Array(row.prefix { $0 != 0x0A }), source: "export row")
+            func text(_ key: String) -> [UInt8] {
+                switch value[key] {
+                case .string(let s)?: return Array(s.utf8)
+                case .number(let n)?: return Array(n.utf8)
+                default: return []
+                }
+            }
+            func string(_ key: String) -> String { String(decoding: text(key), as: UTF8.self) }
+            let day = text(timeKey).withUnsafeBytes { days.day(ofUTC: $0) }
+            if dataset == .history {
+                record(event: string(kindKey), day: day)
+            } else {
+                let order = text(orderKey), units = text(unitsKey), total = text(totalKey)
+                try order.withUnsafeBytes { o in
+                    try units.withUnsafeBytes { u in
+                        try total.withUnsafeBytes { t in
+                            try record(order: o, status: string(statusKey), currency: string(currencyKey), day: day, units: u, total: t)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private mutating func record(event kind: String, day: String) {
+        rows += 1
+        eventsByKind[kind, default: 0] += 1
+        eventsByDay[day, default: 0] += 1
+    }
+
+    private mutating func record(order id: UnsafeRawBufferPointer, status: String, currency: String, day: String,
+                                 units unitsText: UnsafeRawBufferPointer, total totalText: UnsafeRawBufferPointer) throws {
+        rows += 1
+        // Rows of one order are adjacent (the query orders by order id within a time), so a
+        // new order is a change of id: no set of ids is kept.
+        var newOrder = true
+        if dataset == .lines {
+            newOrder = !id.elementsEqual(lastOrder)
+            if newOrder { lastOrder = Array(id) }
+        }
+        let u = Int(String(decoding: unitsText, as: UTF8.self)) ?? 0
+        // An empty total is a line without a price: it adds nothing.
+        guard let amount = totalText.isEmpty ? ExactDecimal() : ExactDecimal(totalText) else {
+            throw ExportError(.unexpectedRow, "row \(rows) has a total that is not a decimal: \(String(decoding: totalText, as: UTF8.self))")
+        }
+        if newOrder { orders += 1 }
+        units += u
+        func add(_ t: inout Totals) {
+            if newOrder { t.orders += 1 }
+            t.units += u
+            t.total.add(amount)
+        }
+        add(&byCurrencyStatus[Key(a: currency, b: status), default: Totals()])
+        add(&byDay[Key(a: day, b: currency), default: Totals()])
+    }
+
+    /// Data rows read so far.
+    var rowCount: Int { rows }
+
+    /// The summary, sorted for stable reports.
+    func summary() -> ExportSummary {
+        var s = ExportSummary()
+        s.rows = rows
+        s.orders = orders
+        s.units = units
+        s.byCurrencyStatus = byCurrencyStatus.sorted { ($0.key.a, $0.key.b) < ($1.key.a, $1.key.b) }
+            .map { .init(currency: $0.key.a, status: $0.key.b, orders: $0.value.orders, units: $0.value.units, total: $0.value.total.text) }
+        s.byDay = byDay.sorted { ($0.key.a, $0.key.b) < ($1.key.a, $1.key.b) }
+            .map { .init(day: $0.key.a, currency: $0.key.b, orders: $0.value.orders, units: $0.value.units, total: $0.value.total.text) }
+        s.eventsByKind = eventsByKind
+        s.eventsByDay = eventsByDay
+        return s
+    }
+}
+
+/// The calendar day of a UTC timestamp in the export's time zone. The offset is looked up once
+/// per UTC minute (zone changes fall on whole minutes), and rows come sorted by time, so millions
+/// of rows cost a few thousand Foundation calls.
+struct DayBucketer {
+    private let zone: TimeZone?
+    private var cachedMinute = Int64.min
+    private var cachedOffset = 0
+
+    init(timezone: String) throws {
+        guard let z = TimeZone(identifier: timezone) else {
+            throw ExportError(.invalidDefinition, "unknown time zone \(timezone)")
+        }
+        zone = z.identifier == "UTC" || z.identifier == "GMT" ? nil : z
+    }
+
+    /// `2026-10-03` from `2026-10-03T14:05:09.123Z` (the export's own timestamp format).
+    mutating func day(ofUTC text: UnsafeRawBufferPointer) -> String {
+        guard let zone else { return String(decoding: text.prefix(10), as: UTF8.self) }
+        var slice = Array(text)[...]
+        guard let ts = Timestamp(rfc3339Bytes: &slice) else { return String(decoding: text.prefix(10), as: UTF8.self) }
+        let seconds = ts.microseconds >= 0 ? ts.microseconds / 1_000_000 : (ts.microseconds - 999_999) / 1_000_000
+        let minute = seconds >= 0 ? seconds / 60 : (seconds - 59) / 60
+        if minute != cachedMinute {
+            cachedMinute = minute
+            cachedOffset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(minute * 60)))
+        }
+        let local = Timestamp(microseconds: (seconds + Int64(cachedOffset)) * 1_000_000)
+        return String(local.description.prefix(10))
+    }
+}
+
+/// Splits one CSV record (as PostgreSQL writes it) into field byte ranges, quotes included.
+enum CSVFields {
+    static func split(_ row: UnsafeRawBufferPointer, into fields: inout [Range<Int>]) {
+        fields.removeAll(keepingCapacity: true)
+        var end = row.count
+        while end > 0 && (row[end - 1] == 0x0A || row[end - 1] == 0x0D) { end -= 1 }
+        var i = 0, start = 0, quoted = false
+        while i < end {
+            let b = row[i]
+            if b == 0x22 { quoted.toggle() } else if b == 0x2C && !quoted {
+                fields.append(start..<i)
+                start = i + 1
+            }
+            i += 1
+        }
+        fields.append(start..<end)
+    }
+}

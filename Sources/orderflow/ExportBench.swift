@@ -1,0 +1,140 @@
+import ArgumentParser
+import Feeds
+import Foundation
+import OrderStore
+import Pipeline
+import PostgresClient
+import Reports
+
+/// The finance export against its floor: `psql \copy (the same query) to program 'gzip -6'`.
+struct ExportBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "orderflow export of N orders to gz CSV vs psql \\copy of the same query piped to gzip -6 (the floor).",
+        discussion: """
+            Imports a generated feed of --orders orders first (with `orderflow run`, once: the data is
+            kept while the database holds exactly that many orders). Then, per round, the floor and
+            `orderflow export` (a child process: its wall time and peak RSS are its own), alternating;
+            medians are reported, and both files must decompress to the same bytes.
+            The benchmark empties the orders tables of its target database when it imports: use a scratch one.
+            """)
+
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Orders to generate and import (about 2.2 line items each).") var orders = 1_000_000
+    @Option(help: "Generator seed.") var seed: UInt64 = 42
+    @Option(help: "Rounds (each times the floor and orderflow once).") var rounds = 3
+    @Option(help: "Where generated feeds and export files are kept.") var workDir = ".orderflow/bench"
+
+    func run() throws {
+        try failing {
+            let url = try db.resolve()
+            let conn = try PostgresConnection(url)
+            try conn.execute("SET client_min_messages = warning")
+            try Migrator().migrate(conn)
+            try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
+            let dir = URL(fileURLWithPath: workDir).standardizedFileURL
+            let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+
+            let stored = try conn.query("SELECT count(*) AS n FROM orders").rows[0].decode("n", as: Int.self)
+            if stored != orders {
+                let feed = dir.appendingPathComponent("orders-\(orders)-\(seed).csv.gz").path
+                if !FileManager.default.fileExists(atPath: feed) {
+                    note("generating \(orders) orders into \(feed)…")
+                    _ = try OrderFeedGenerator(orders: orders, seed: seed).write(.csv, to: feed, gzip: true)
+                }
+                let pipeline = dir.appendingPathComponent("bench-orders.yaml").path
+                try "name: bench-orders\nkind: orders\nsource: legacy\nmode: upsert\nguards:\n  max_rejects: 0\n"
+                    .write(toFile: pipeline, atomically: true, encoding: .utf8)
+                try conn.execute("TRUNCATE orders, order_items, order_events, import_runs")
+                note("importing \(orders) orders with orderflow run…")
+                let m = try Measured.run(me, ["run", pipeline, feed, "--force", "--database", url,
+                                              "--report-dir", dir.appendingPathComponent("report-export-import").path])
+                guard m.status == 0 else { throw ValidationError("orderflow run exited with \(m.status)") }
+                // Separately: a multi-statement string is one implicit transaction, which VACUUM refuses.
+                try conn.execute("VACUUM ANALYZE orders")
+                try conn.execute("VACUUM ANALYZE order_items")
+            }
+            let lines = try conn.query("SELECT count(*) AS n FROM order_items").rows[0].decode("n", as: Int.self)
+
+            var definition = ExportDefinition()
+            definition.name = "bench-export"
+            definition.from = PeriodBound("2026-10-01")
+            definition.to = PeriodBound("2026-11-01")
+            definition.gzip = true
+            let query = ExportQuery(definition: definition, from: "2026-10-01T00:00:00.000000Z", to: "2026-11-01T00:00:00.000000Z")
+            // The floor runs the very statement the export runs, its settings made the same way.
+            let settings = "SELECT " + query.settings.map {
+                "set_config(\(PostgresQuery.quoteLiteral($0.name)), \(PostgresQuery.quoteLiteral($0.value)), true)"
+            }.joined(separator: ", ")
+            let oneLine = query.selectSQL.split(whereSeparator: \.isNewline).joined(separator: " ")
+            let floorFile = dir.appendingPathComponent("floor-export.csv.gz").path
+            let oursFile = dir.appendingPathComponent("orderflow-export.csv.gz").path
+            let copy = "\\copy (\(oneLine)) TO PROGRAM 'gzip -6 > \(floorFile)' WITH (FORMAT csv, HEADER true)"
+            let psql = try PsqlRunner(url: url)
+
+            // Both sides are started the same way (posix_spawn, in this process's session), so the
+            // scheduler treats them alike: Foundation's Process would put psql in a session (and
+            // so an autogroup, with its own CPU share) of its own.
+            func floorRound() throws -> Measured {
+                let m = try Measured.run(psql.executable.path, (url.isEmpty ? [] : [url])
+                    + ["-X", "-q", "-o", "/dev/null", "-v", "ON_ERROR_STOP=1", "-1", "-c", settings, "-c", copy])
+                guard m.status == 0 else { throw ValidationError("psql (the floor) exited with \(m.status)") }
+                return m
+            }
+            func oursRound() throws -> Measured {
+                let m = try Measured.run(me, ["export", "--dataset", "orders", "--from", "2026-10-01", "--to", "2026-11-01",
+                                              "--format", "csv", "--gzip", "-o", oursFile, "--database", url,
+                                              "--report-dir", dir.appendingPathComponent("report-export").path])
+                guard m.status == 0 else { throw ValidationError("orderflow export exited with \(m.status)") }
+                return m
+            }
+            note("warm-up (both, untimed)…")
+            _ = try oursRound()
+            _ = try floorRound()
+            var floor: [Double] = [], ours: [Double] = [], ratios: [Double] = [], rss: [Int] = []
+            var floorCPU: [Double] = [], oursCPU: [Double] = []
+            for round in 1...rounds {
+                // Alternate which goes first, so neither always meets a cache the other warmed.
+                var fl = Measured(status: 0, seconds: 0, maxRSSKiB: 0)
+                var o = Measured(status: 0, seconds: 0, maxRSSKiB: 0)
+                if round % 2 == 1 {
+                    fl = try floorRound(); o = try oursRound()
+                } else {
+                    o = try oursRound(); fl = try floorRound()
+                }
+                let f = fl.seconds
+                floorCPU.append(fl.cpuSeconds); oursCPU.append(o.cpuSeconds)
+                floor.append(f); ours.append(o.seconds); ratios.append(o.seconds / f); rss.append(o.maxRSSKiB)
+                note(String(format: "round %d: floor %.2f s (client CPU %.2f s), orderflow export %.2f s (CPU %.2f s) = %.2f×, peak RSS %.1f MB",
+                            round, f, fl.cpuSeconds, o.seconds, o.cpuSeconds, o.seconds / f, o.mb))
+            }
+            let same = try decompressedDigest(floorFile) == decompressedDigest(oursFile)
+            guard same else { throw ValidationError("the floor's file and orderflow's differ after decompression") }
+            let report = try JSONDecoder().decode(ExportReport.self, from: Data(contentsOf: dir.appendingPathComponent("report-export/report.json")))
+            let fm = median(floor), om = median(ours)
+            print("finance export, \(orders) orders / \(lines) line rows → gz CSV (\(report.output?.rows ?? 0) rows, \(fileSize(oursFile) / 1_048_576) MiB), median of \(rounds) rounds, same run, same machine")
+            print(String(format: "  floor   psql \\copy (same query) to program 'gzip -6'  %8.2f s", fm))
+            print(String(format: "  ours    orderflow export --gzip                      %8.2f s  %.2f× floor (target ≤ 1.0)  peak RSS %.1f MB (max of rounds; target ≤ 100)",
+                         om, om / fm, Double(rss.max() ?? 0) / 1024))
+            print(String(format: "  ratio per round (same round's floor): median %.2f×, min %.2f×, max %.2f×", median(ratios), ratios.min() ?? 0, ratios.max() ?? 0))
+            print(String(format: "  client CPU (user+sys, median): floor psql + gzip %.2f s, orderflow export %.2f s", median(floorCPU), median(oursCPU)))
+            print("  files decompress to the same bytes: \(same ? "yes" : "no")")
+        }
+    }
+
+    func decompressedDigest(_ path: String) throws -> String {
+        var hasher = SHA256()
+        let decoder = try GzipDecoder(path: path, limits: .unlimited)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try decoder.read(into: $0) }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        return SHA256.hex(hasher.finalize())
+    }
+
+    func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
+    }
+}

@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import OrderModel
+import Pipeline
+import PostgresClient
+import Reports
+
+extension ExportDefinition.Dataset: ExpressibleByArgument {}
+extension ExportDefinition.TimeField: ExpressibleByArgument {}
+extension ExportDefinition.Format: ExpressibleByArgument {}
+
+/// `orderflow export`: orders, line items or history out of the database for finance.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export orders, line items or change history as CSV or NDJSON (gzip optional), with a summary report.",
+        discussion: """
+            Settings come from a `kind: export` pipeline (e.g. pipelines/finance-monthly.yaml); flags override it.
+            The period is half-open, [--from, --to): a date means midnight in --timezone (default UTC), a
+            timestamp needs a zone (Z or an offset). The file appears only when complete (temp file, fsync,
+            rename); a failed export leaves none. report.json, report.md and report.html go to --report-dir,
+            by default the output file's directory (reports/<export id> for standard output).
+            """)
+
+    @OptionGroup var db: DatabaseOptions
+    @Argument(help: "An export pipeline (kind: export); optional when flags say everything.") var pipeline: String?
+    @Option(help: "orders (totals per order), lines (one row per line item) or history (order events).")
+    var dataset: ExportDefinition.Dataset?
+    @Option(help: "Start of the period, inclusive: 2026-10-01 or an RFC 3339 timestamp with a zone.") var from: String?
+    @Option(help: "End of the period, exclusive.") var to: String?
+    @Option(help: "Which time the period applies to: created, updated or event.") var on: ExportDefinition.TimeField?
+    @Option(help: "IANA time zone of dates and of the report's days (default UTC).") var timezone: String?
+    @Option(help: "Only these statuses (repeat or comma-separate).") var status: [String] = []
+    @Option(help: "Only these sources (repeat or comma-separate).") var source: [String] = []
+    @Option(help: "Only these customers (repeatable).") var customer: [String] = []
+    @Option(help: "csv (snake_case header) or ndjson (camelCase keys).") var format: ExportDefinition.Format?
+    @Flag(inversion: .prefixedNo, help: "gzip the output (default: when the file name ends in .gz).") var gzip: Bool?
+    @Flag(inversion: .prefixedNo, help: "Start a CSV with a UTF-8 byte order mark (for Excel).") var bom: Bool?
+    @Option(name: [.short, .customLong("output")], help: "Output file, or - for standard output.") var output: String
+    @Option(help: "Where report.json/.md/.html go (default: beside the output file).") var reportDir: String?
+
+    func run() throws {
+        let definition: ExportDefinition
+        do {
+            definition = try resolvedDefinition()
+            try definition.validate()
+        } catch {
+            note("error: \(error)")
+            throw Exit.usage
+        }
+        let exportId = RunCommand.makeRunId(definition.name)
+        let path = output == "-" ? nil : output
+        let directory = URL(fileURLWithPath: reportDir ?? path.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? "reports/\(exportId)")
+        let cancellation = ExportCancellation()
+        let trap = SignalTrap([SIGINT, SIGTERM]) { signal in
+            note("orderflow: \(signal == SIGINT ? "SIGINT" : "SIGTERM"): cancelling the export…")
+            cancellation.cancel(reason: "cancelled by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); no file was written")
+        }
+        defer { trap.restore() }
+        var target = "(not connected)"
+        do {
+            let conn = try db.connect()
+            target = conn.target
+            var export = FinanceExport(definition: definition)
+            export.cancellation = cancellation
+            let report = try export.run(on: conn, output: path, exportId: exportId)
+            try ExportReportWriter(directory: directory).write(report)
+            printSummary(report, directory: directory)
+        } catch {
+            var report = ExportReport(exportId: exportId, definition: definition, database: target, startedAt: Timestamp.now.description)
+            let cancelled = (error as? ExportError)?.code == .cancelled
+            report.outcome = cancelled ? .cancelled : .failed
+            report.message = "\(error)" + (cancelled ? "" : " (no file was written)")
+            report.finishedAt = Timestamp.now.description
+            // Best effort: the failure may be the report directory itself.
+            try? ExportReportWriter(directory: directory).write(report)
+            note("error: \(error)")
+            note("no file was written; report: \(directory.path)/report.md")
+            if let e = error as? ExportError, e.code == .invalidDefinition { throw Exit.usage }
+            throw Exit.failed
+        }
+    }
+
+    /// The pipeline's settings with the flags on top.
+    func resolvedDefinition() throws -> ExportDefinition {
+        var d = try pipeline.map { try ExportDefinition.load(path: $0) } ?? ExportDefinition()
+        func bound(_ text: String, _ flag: String) throws -> PeriodBound {
+            guard let b = PeriodBound(text) else {
+                throw ValidationError("\(flag) \(text): expected a date (2026-10-01) or an RFC 3339 timestamp with a zone (2026-10-01T00:00:00+02:00)")
+            }
+            return b
+        }
+        if let dataset { d.dataset = dataset }
+        if let from { d.from = try bound(from, "--from") }
+        if let to { d.to = try bound(to, "--to") }
+        if let on { d.on = on }
+        if let timezone { d.timezone = timezone }
+        func list(_ values: [String]) -> [String] { values.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } }
+        if !status.isEmpty { d.statuses = list(status) }
+        if !source.isEmpty { d.sources = list(source) }
+        if !customer.isEmpty { d.customers = customer }
+        let lower = output.lowercased()
+        if let format { d.format = format } else if pipeline == nil && (lower.contains(".ndjson") || lower.contains(".jsonl")) { d.format = .ndjson }
+        if let gzip { d.gzip = gzip } else if lower.hasSuffix(".gz") { d.gzip = true }
+        if let bom { d.bom = bom }
+        return d
+    }
+
+    func printSummary(_ r: ExportReport, directory: URL) {
+        guard let o = r.output, let s = r.summary else { return }
+        let total = r.stages.reduce(0) { $0 + $1.seconds }
+        // stderr: standard output may be the export itself.
+        if r.dataset == "history" {
+            note("\(r.pipeline): exported \(o.rows) events (\(s.eventsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
+        } else {
+            let totals = s.totalsByCurrency.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            note("\(r.pipeline): exported \(o.rows) rows: \(s.orders) orders, \(s.units) units; totals \(totals.joined(separator: ", "))")
+        }
+        note(String(format: "  %.2f s; %@ (%lld bytes, sha256 %@)", total, o.path, o.bytes, o.sha256))
+        note("  report: \(directory.path)/report.md")
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Pipeline
+import Testing
+
+@Suite struct ExportDefinitionTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func parsesTheShippedFinancePipeline() throws {
+        let def = try ExportDefinition.load(path: Self.repository.appendingPathComponent("pipelines/finance-monthly.yaml").path)
+        #expect(def.name == "finance-monthly" && def.dataset == .orders && def.timeField == .created)
+        #expect(def.gzip && def.bom && def.format == .csv && def.timezone == "Europe/Berlin")
+        #expect(def.relativePeriod == .previousMonth && !def.statuses.contains("cancelled"))
+    }
+
+    @Test func wrongFilesAreRefusedNamingTheKey() throws {
+        func key(_ yaml: String) -> String? {
+            do {
+                _ = try ExportDefinition.parse(yaml: yaml, file: "x.yaml")
+                return nil
+            } catch let e as PipelineDefinitionError {
+                return e.key
+            } catch {
+                return "?"
+            }
+        }
+        #expect(key("name: a\nkind: export\ndatset: orders\n") == "datset")
+        #expect(key("name: a\nkind: orders\n") == "kind")
+        #expect(key("name: a\nkind: export\ndataset: invoices\n") == "dataset")
+        #expect(key("name: a\nkind: export\nperiod:\n  from: 2026-10-01T00:00:00\n") == "period.from")
+        #expect(key("name: a\nkind: export\nperiod:\n  timezone: Mars/Olympus\n") == "period.timezone")
+        #expect(key("name: a\nkind: export\ndataset: history\nperiod:\n  on: created\n") == "period.on")
+        #expect(key("name: a\nkind: export\nfilters:\n  status: [shipped, lost]\n") == "filters.status")
+        #expect(key("name: a\nkind: export\noutput:\n  format: ndjson\n  bom: true\n") == "output.bom")
+        #expect(key("name: a\nkind: export\nfilters:\n  status: shipped\n  source: [legacy, erp]\n") == nil)
+    }
+
+    @Test func relativePeriodsAreCalendarPeriodsInTheZone() throws {
+        // 2026-11-01T00:30:00+01:00 in Berlin is still 31 October in UTC.
+        let now = Date(timeIntervalSince1970: 1_793_489_400) // 2026-10-31T23:30:00Z
+        let berlin = ExportDefinition.RelativePeriod.previousMonth.bounds(now: now, timezone: "Europe/Berlin")
+        #expect(berlin.0.description == "2026-10-01" && berlin.1.description == "2026-11-01")
+        let utc = ExportDefinition.RelativePeriod.previousMonth.bounds(now: now, timezone: "UTC")
+        #expect(utc.0.description == "2026-09-01" && utc.1.description == "2026-10-01")
+        let day = ExportDefinition.RelativePeriod.previousDay.bounds(now: now, timezone: "UTC")
+        #expect(day.0.description == "2026-10-30" && day.1.description == "2026-10-31")
+    }
+}

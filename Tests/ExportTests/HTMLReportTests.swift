@@ -1,0 +1,232 @@
+import CZlib
+import Foundation
+import Pipeline
+import Reports
+import Testing
+
+/// report.html rendered by a real browser: the page must show something, and every figure it
+/// shows must be the one in report.json.
+@Suite("report.html in headless Chromium", .serialized)
+struct HTMLReportTests {
+    @Test func importRunReportRendersAndMatchesItsJSON() throws {
+        let browser = try Chromium.locate()
+        let f = try ExportFixture()
+        let reportDir = f.dir.appendingPathComponent("run-report")
+        let input = f.path("feed.csv")
+        try Data((ExportFixture.header + """
+            A1,c1,processing,USD,2026-10-01T10:00:00Z,,,p1,2,9.99
+            A2,c2,shipped,EUR,2026-10-02T10:00:00Z,UPS,1Z1,p2,1,5.00
+            A3,c3,bogus,USD,2026-10-02T10:00:00Z,,,p3,1,1.00
+            A4,c4,processing,USD,not a time,,,p4,1,1.00
+            A5,c5,processing,USD,2026-10-02T10:00:00Z,,,p5,0,1.00
+
+            """).utf8).write(to: URL(fileURLWithPath: input))
+        let report = try f.importFile(input, maxRejects: "10", reportDir: reportDir)
+        #expect(report.counts.created == 2 && report.counts.recordsRejected == 3)
+
+        let html = reportDir.appendingPathComponent("report.html")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: reportDir.appendingPathComponent("report.json"))) as! [String: Any]
+        var expected: [String: String] = ["outcome": json["outcome"] as! String]
+        for (k, v) in json["counts"] as! [String: Any] { expected["counts.\(k)"] = "\(v)" }
+        for (k, v) in json["rejectsByReason"] as! [String: Any] { expected["rejectsByReason.\(k)"] = "\(v)" }
+        for stage in json["stages"] as! [[String: Any]] {
+            expected["stages.\(stage["name"] as! String).seconds"] = String(format: "%.3f", (stage["seconds"] as! NSNumber).doubleValue)
+        }
+        #expect(expected.count > 15)
+        try checkRendered(html, browser: browser, expected: expected, in: f)
+    }
+
+    @Test func exportReportRendersAndMatchesItsJSON() throws {
+        let browser = try Chromium.locate()
+        let f = try ExportFixture()
+        try f.importFeed(String(decoding: try OrderFeedGenerator(orders: 500, seed: 21).bytes(.csv), as: UTF8.self))
+        var d = ExportDefinition()
+        d.name = "finance-test"
+        d.timezone = "Europe/Berlin"
+        d.from = PeriodBound("2026-10-01")
+        d.to = PeriodBound("2026-11-01")
+        d.gzip = true
+        let report = try f.export(d, to: "orders.csv.gz")
+        #expect((report.summary?.byDay.count ?? 0) > 20)
+
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: f.dir.appendingPathComponent("report.json"))) as! [String: Any]
+        let output = json["output"] as! [String: Any], summary = json["summary"] as! [String: Any]
+        var expected: [String: String] = [
+            "outcome": json["outcome"] as! String, "output.rows": "\(output["rows"]!)", "output.bytes": "\(output["bytes"]!)",
+            "output.sha256": output["sha256"] as! String, "summary.orders": "\(summary["orders"]!)",
+            "summary.units": "\(summary["units"]!)", "summary.rows": "\(summary["rows"]!)",
+        ]
+        for g in summary["byCurrencyStatus"] as! [[String: Any]] {
+            let k = "byCurrencyStatus.\(g["currency"]!).\(g["status"]!)"
+            expected["\(k).orders"] = "\(g["orders"]!)"; expected["\(k).units"] = "\(g["units"]!)"; expected["\(k).total"] = g["total"] as? String
+        }
+        for g in summary["byDay"] as! [[String: Any]] {
+            let k = "byDay.\(g["day"]!).\(g["currency"]!)"
+            expected["\(k).orders"] = "\(g["orders"]!)"; expected["\(k).units"] = "\(g["units"]!)"; expected["\(k).total"] = g["total"] as? String
+        }
+        for stage in json["stages"] as! [[String: Any]] {
+            expected["stages.\(stage["name"] as! String).seconds"] = String(format: "%.3f", (stage["seconds"] as! NSNumber).doubleValue)
+        }
+        try checkRendered(f.dir.appendingPathComponent("report.html"), browser: browser, expected: expected, in: f)
+        // Self-contained: nothing is fetched from anywhere.
+        let page = try String(contentsOf: f.dir.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(!page.contains("src=") && !page.contains("href=") && !page.contains("<script") && page.contains("<svg"))
+    }
+
+    /// Screenshot (not blank) and DOM (every `data-key` figure equals the JSON's, and every
+    /// expected figure is shown).
+    func checkRendered(_ html: URL, browser: Chromium, expected: [String: String], in f: ExportFixture) throws {
+        let png = f.dir.appendingPathComponent("screenshot-\(html.deletingLastPathComponent().lastPathComponent).png")
+        try browser.screenshot(html, to: png)
+        let image = try PNGImage(data: Array(Data(contentsOf: png)))
+        let background = image.pixel(x: 0, y: 0)
+        var differing = 0
+        var colors = Set<UInt32>()
+        for y in stride(from: 0, to: image.height, by: 2) {
+            for x in stride(from: 0, to: image.width, by: 2) {
+                let p = image.pixel(x: x, y: y)
+                if p != background { differing += 1 }
+                if colors.count < 64 { colors.insert(p) }
+            }
+        }
+        let sampled = (image.height / 2) * (image.width / 2)
+        #expect(differing * 100 > sampled, "screenshot is (nearly) blank: \(differing) of \(sampled) sampled pixels differ from the background")
+        #expect(colors.count > 5, "screenshot has only \(colors.count) colours")
+
+        let dom = try browser.dumpDOM(html)
+        let regex = try NSRegularExpression(pattern: "data-key=\"([^\"]+)\">([^<]*)<")
+        var shown: [String: String] = [:]
+        for m in regex.matches(in: dom, range: NSRange(dom.startIndex..., in: dom)) {
+            shown[String(dom[Range(m.range(at: 1), in: dom)!])] = String(dom[Range(m.range(at: 2), in: dom)!])
+        }
+        for (key, value) in expected {
+            #expect(shown[key] == value, "page shows \(shown[key] ?? "nothing") for \(key), report.json says \(value)")
+        }
+        for (key, value) in shown where expected[key] == nil {
+            Issue.record("page shows \(key) = \(value), which the test did not expect from report.json")
+        }
+    }
+}
+
+/// Headless Chromium (Debian's `chromium` package); missing is a failure that says how to install it.
+struct Chromium {
+    let executable: String
+
+    static func locate() throws -> Chromium {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/bin:/usr/local/bin"
+        for dir in path.split(separator: ":") {
+            for name in ["chromium", "chromium-browser", "google-chrome"] where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
+                return Chromium(executable: "\(dir)/\(name)")
+            }
+        }
+        throw ChromiumMissing()
+    }
+
+    struct ChromiumMissing: Error, CustomStringConvertible {
+        var description: String {
+            "headless Chromium is needed to render report.html and is not installed; install it with: sudo apt-get install -y --no-install-recommends chromium (scripts/setup does this)"
+        }
+    }
+
+    private func arguments(_ extra: [String], _ html: URL) -> [String] {
+        // --no-sandbox: the sandbox refuses to run as root (CI containers).
+        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--no-first-run",
+         "--user-data-dir=\(NSTemporaryDirectory())of-chromium-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"]
+            + extra + [html.absoluteString]
+    }
+
+    func screenshot(_ html: URL, to png: URL) throws {
+        let r = try runProgram(executable, arguments(["--window-size=1280,1600", "--screenshot=\(png.path)"], html))
+        guard r.status == 0, FileManager.default.fileExists(atPath: png.path) else {
+            throw ChromiumFailed(message: "screenshot failed (exit \(r.status)): \(r.error.suffix(2000))")
+        }
+    }
+
+    func dumpDOM(_ html: URL) throws -> String {
+        let r = try runProgram(executable, arguments(["--dump-dom"], html))
+        guard r.status == 0 else { throw ChromiumFailed(message: "--dump-dom failed (exit \(r.status)): \(r.error.suffix(2000))") }
+        return String(decoding: r.output, as: UTF8.self)
+    }
+
+    struct ChromiumFailed: Error, CustomStringConvertible {
+        var message: String
+        var description: String { "chromium: \(message)" }
+    }
+}
+
+/// Just enough PNG to look at a screenshot: 8-bit RGB or RGBA, not interlaced.
+struct PNGImage {
+    let width: Int, height: Int
+    private let channels: Int
+    private let pixels: [UInt8]
+
+    struct Invalid: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(data: [UInt8]) throws {
+        guard data.count > 8, data.prefix(8) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] else { throw Invalid(description: "not a PNG") }
+        var i = 8
+        var w = 0, h = 0, colorType = 0
+        var idat: [UInt8] = []
+        func be32(_ at: Int) -> Int { Int(data[at]) << 24 | Int(data[at + 1]) << 16 | Int(data[at + 2]) << 8 | Int(data[at + 3]) }
+        while i + 8 <= data.count {
+            let length = be32(i)
+            let type = String(decoding: data[(i + 4)..<(i + 8)], as: UTF8.self)
+            let body = (i + 8)..<(i + 8 + length)
+            if type == "IHDR" {
+                w = be32(body.lowerBound); h = be32(body.lowerBound + 4)
+                guard data[body.lowerBound + 8] == 8, data[body.lowerBound + 12] == 0 else { throw Invalid(description: "only 8-bit, non-interlaced PNGs") }
+                colorType = Int(data[body.lowerBound + 9])
+            } else if type == "IDAT" {
+                idat.append(contentsOf: data[body])
+            } else if type == "IEND" {
+                break
+            }
+            i = body.upperBound + 4 // skip CRC
+        }
+        guard colorType == 2 || colorType == 6 else { throw Invalid(description: "colour type \(colorType) not supported") }
+        let channels = colorType == 6 ? 4 : 3
+        let stride = w * channels
+        var raw = [UInt8](repeating: 0, count: h * (stride + 1))
+        var rawLength = uLongf(raw.count)
+        let status = raw.withUnsafeMutableBufferPointer { out in
+            idat.withUnsafeBufferPointer { uncompress(out.baseAddress, &rawLength, $0.baseAddress, uLong($0.count)) }
+        }
+        guard status == Z_OK, Int(rawLength) == raw.count else { throw Invalid(description: "IDAT does not inflate (\(status))") }
+        // Undo the per-row filters (PNG spec §9).
+        var pixels = [UInt8](repeating: 0, count: h * stride)
+        for y in 0..<h {
+            let filter = raw[y * (stride + 1)]
+            for x in 0..<stride {
+                let v = raw[y * (stride + 1) + 1 + x]
+                let a = x >= channels ? Int(pixels[y * stride + x - channels]) : 0
+                let b = y > 0 ? Int(pixels[(y - 1) * stride + x]) : 0
+                let c = x >= channels && y > 0 ? Int(pixels[(y - 1) * stride + x - channels]) : 0
+                let predictor: Int
+                switch filter {
+                case 0: predictor = 0
+                case 1: predictor = a
+                case 2: predictor = b
+                case 3: predictor = (a + b) / 2
+                case 4:
+                    let p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c)
+                    predictor = pa <= pb && pa <= pc ? a : (pb <= pc ? b : c)
+                default: throw Invalid(description: "unknown filter \(filter)")
+                }
+                pixels[y * stride + x] = UInt8(truncatingIfNeeded: Int(v) + predictor)
+            }
+        }
+        width = w; height = h
+        self.channels = channels
+        self.pixels = pixels
+    }
+
+    /// RGB(A) packed into one number, for comparing pixels.
+    func pixel(x: Int, y: Int) -> UInt32 {
+        let at = (y * width + x) * channels
+        var v: UInt32 = 0
+        for k in 0..<channels { v = v << 8 | UInt32(pixels[at + k]) }
+        return v
+    }
+}
