@@ -92,7 +92,7 @@ struct FaultInjectionTests {
             let killed = try run(f, pipeline, feed, fault: point, reportDir: f.dir.appendingPathComponent("killed").path)
             #expect(killed.terminationReason == .uncaughtSignal && killed.terminationStatus == SIGKILL, "not killed at \(point)")
             // The server notices the dead client and rolls its transaction back.
-            for _ in 0..<200 where try f.int("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'orderflow' AND pid <> pg_backend_pid()") > 0 {
+            for _ in 0..<200 where try f.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'orderflow' AND pid <> pg_backend_pid()") > 0 {
                 Thread.sleep(forTimeInterval: 0.02)
             }
             #expect(try f.fingerprint() == before, "killed at \(point): the database changed")
@@ -157,7 +157,7 @@ struct DatabaseStopTests {
         let stopper = Thread {
             guard let watcher = try? PostgresConnection(watchURL) else { return }
             for _ in 0..<600 {
-                if (try? watcher.query("SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'COPY stage_lines%' AND state = 'active'").rows[0].decode("n", as: Int.self)) ?? 0 > 0 { break }
+                if (try? watcher.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY stage_lines%' AND state = 'active'").rows[0].decode("n", as: Int.self)) ?? 0 > 0 { break }
                 Thread.sleep(forTimeInterval: 0.02)
             }
             try? cluster.stop()

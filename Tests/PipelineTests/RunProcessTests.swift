@@ -40,7 +40,7 @@ struct RunProcessTests {
         // Wait until the binary's COPY is streaming, then kill it without warning.
         var sawCopy = false
         for _ in 0..<400 {
-            if try f.int("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY stage_lines%' AND state = 'active'") > 0 { sawCopy = true; break }
+            if try f.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY stage_lines%' AND state = 'active'") > 0 { sawCopy = true; break }
             Thread.sleep(forTimeInterval: 0.02)
         }
         kill(process.processIdentifier, SIGKILL)
@@ -48,7 +48,7 @@ struct RunProcessTests {
         #expect(sawCopy)
         #expect(process.terminationReason == .uncaughtSignal)
         // The server notices the dead client and rolls its transaction back.
-        for _ in 0..<200 where try f.int("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'orderflow' AND pid <> pg_backend_pid()") > 0 {
+        for _ in 0..<200 where try f.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'orderflow' AND pid <> pg_backend_pid()") > 0 {
             Thread.sleep(forTimeInterval: 0.05)
         }
         #expect(try f.fingerprint() == before)
@@ -77,13 +77,13 @@ struct RunProcessTests {
         let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("t1").path])
         var sawCopy = false
         for _ in 0..<400 {
-            if try f.int("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY stage_events%' AND state = 'active'") > 0 { sawCopy = true; break }
+            if try f.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY stage_events%' AND state = 'active'") > 0 { sawCopy = true; break }
             Thread.sleep(forTimeInterval: 0.02)
         }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(sawCopy)
-        for _ in 0..<200 where try f.int("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'orderflow' AND pid <> pg_backend_pid()") > 0 {
+        for _ in 0..<200 where try f.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'orderflow' AND pid <> pg_backend_pid()") > 0 {
             Thread.sleep(forTimeInterval: 0.05)
         }
         #expect(try f.fingerprint() == before)
@@ -106,7 +106,7 @@ struct RunProcessTests {
         let reportDir = f.dir.appendingPathComponent("r-\(signal)")
         let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", reportDir.path])
         for _ in 0..<400 {
-            if try f.int("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY stage_lines%' AND state = 'active'") > 0 { break }
+            if try f.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY stage_lines%' AND state = 'active'") > 0 { break }
             Thread.sleep(forTimeInterval: 0.02)
         }
         let sent = Date()
