@@ -125,13 +125,7 @@ extension ExportDefinition.RelativePeriod {
 extension ExportDefinition {
     /// Reads and checks a `kind: export` pipeline file.
     public static func load(path: String) throws -> ExportDefinition {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PipelineDefinitionError(file: path, key: "", expected: "a readable YAML file")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw PipelineDefinitionError(file: path, key: "", expected: "UTF-8 text")
-        }
-        return try parse(yaml: text, file: path)
+        try parse(yaml: try YAMLMap.text(ofFile: path), file: path)
     }
 
     /// Parses an export pipeline; every unknown key is an error, like the orders pipelines.
@@ -139,14 +133,7 @@ extension ExportDefinition {
         func fail(_ key: String, _ expected: String) -> PipelineDefinitionError {
             PipelineDefinitionError(file: file, key: key, expected: expected)
         }
-        let loaded: Any?
-        do {
-            loaded = try Yams.load(yaml: yaml)
-        } catch {
-            throw fail("", "valid YAML (\(error))")
-        }
-        guard let root = loaded as? [String: Any] else { throw fail("", "a mapping with name, kind: export, dataset, …") }
-        var reader = YAMLMap(map: root, path: "", fail: fail)
+        var reader = try YAMLMap.root(yaml: yaml, expected: "a mapping with name, kind: export, dataset, …", fail: fail)
         try reader.allowOnly(["name", "kind", "description", "dataset", "period", "filters", "output"])
         guard try reader.string("kind", required: true) == "export" else { throw fail("kind", "export") }
         var def = ExportDefinition()

@@ -101,13 +101,7 @@ public struct PipelineDefinitionError: Error, CustomStringConvertible, Sendable,
 extension PipelineDefinition {
     /// Reads and checks a pipeline file before any data is touched.
     public static func load(path: String) throws -> PipelineDefinition {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PipelineDefinitionError(file: path, key: "", expected: "a readable YAML file")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw PipelineDefinitionError(file: path, key: "", expected: "UTF-8 text")
-        }
-        return try parse(yaml: text, file: path)
+        try parse(yaml: try YAMLMap.text(ofFile: path), file: path)
     }
 
     /// Parses YAML text; every unknown key is an error (a typo must not be ignored silently).
@@ -115,14 +109,7 @@ extension PipelineDefinition {
         func fail(_ key: String, _ expected: String) -> PipelineDefinitionError {
             PipelineDefinitionError(file: file, key: key, expected: expected)
         }
-        let loaded: Any?
-        do {
-            loaded = try Yams.load(yaml: yaml)
-        } catch {
-            throw fail("", "valid YAML (\(error))")
-        }
-        guard let root = loaded as? [String: Any] else { throw fail("", "a mapping with name, kind, source, …") }
-        var reader = YAMLMap(map: root, path: "", fail: fail)
+        var reader = try YAMLMap.root(yaml: yaml, expected: "a mapping with name, kind, source, …", fail: fail)
         try reader.allowOnly(["name", "kind", "source", "input", "mapping", "mode", "enforce_transitions", "defaults", "guards", "description",
                               "carrier", "event_time", "event_codes"])
 
@@ -241,6 +228,29 @@ struct YAMLMap {
     let fail: (String, String) -> PipelineDefinitionError
 
     func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
+
+    /// The text of a pipeline file, or why it cannot be read.
+    static func text(ofFile path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PipelineDefinitionError(file: path, key: "", expected: "a readable YAML file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw PipelineDefinitionError(file: path, key: "", expected: "UTF-8 text")
+        }
+        return text
+    }
+
+    /// The top-level mapping of a pipeline file's YAML; `expected` says what it should hold.
+    static func root(yaml: String, expected: String, fail: @escaping (String, String) -> PipelineDefinitionError) throws -> YAMLMap {
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: yaml)
+        } catch {
+            throw fail("", "valid YAML (\(error))")
+        }
+        guard let root = loaded as? [String: Any] else { throw fail("", expected) }
+        return YAMLMap(map: root, path: "", fail: fail)
+    }
 
     mutating func allowOnly(_ keys: Set<String>) throws {
         if let unknown = map.keys.sorted().first(where: { !keys.contains($0) }) {

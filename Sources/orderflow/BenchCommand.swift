@@ -2,6 +2,7 @@ import ArgumentParser
 import EmbeddedPostgres
 import Foundation
 import OrderModel
+import OrderStore
 import Pipeline
 import PostgresClient
 
@@ -188,5 +189,21 @@ struct ReadBench: ParsableCommand {
             print(String(format: "%d records (%d rejected), %.1f MB staged in %.2f s: %.0f records/s", result.records, result.rejects,
                          Double(result.stagedBytes) / 1e6, seconds, Double(result.records) / seconds))
         }
+    }
+}
+
+/// What every pipeline benchmark starts with: the target database, migrated, and its work folder.
+struct BenchSetup {
+    let url: String
+    let conn: PostgresConnection
+    let dir: URL
+
+    init(_ db: DatabaseOptions, workDir: String) throws {
+        url = try db.resolve()
+        conn = try PostgresConnection(url)
+        try conn.execute("SET client_min_messages = warning")
+        try Migrator().migrate(conn)
+        try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
+        dir = URL(fileURLWithPath: workDir).standardizedFileURL
     }
 }

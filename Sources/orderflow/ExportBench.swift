@@ -27,12 +27,8 @@ struct ExportBench: ParsableCommand {
 
     func run() throws {
         try failing {
-            let url = try db.resolve()
-            let conn = try PostgresConnection(url)
-            try conn.execute("SET client_min_messages = warning")
-            try Migrator().migrate(conn)
-            try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
-            let dir = URL(fileURLWithPath: workDir).standardizedFileURL
+            let setup = try BenchSetup(db, workDir: workDir)
+            let (url, conn, dir) = (setup.url, setup.conn, setup.dir)
             let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
 
             let stored = try conn.query("SELECT count(*) AS n FROM orders").rows[0].decode("n", as: Int.self)

@@ -24,12 +24,8 @@ struct OrdersBench: ParsableCommand {
 
     func run() throws {
         try failing {
-            let url = try db.resolve()
-            let conn = try PostgresConnection(url)
-            try conn.execute("SET client_min_messages = warning")
-            try Migrator().migrate(conn)
-            try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
-            let dir = URL(fileURLWithPath: workDir).standardizedFileURL
+            let setup = try BenchSetup(db, workDir: workDir)
+            let (url, conn, dir) = (setup.url, setup.conn, setup.dir)
             let csv = dir.appendingPathComponent("orders-\(orders)-\(seed).csv.gz").path
             let ndjson = dir.appendingPathComponent("orders-\(orders)-\(seed).ndjson.gz").path
             for (path, format) in [(csv, OrderFeedGenerator.Format.csv), (ndjson, .ndjson)] where !FileManager.default.fileExists(atPath: path) {

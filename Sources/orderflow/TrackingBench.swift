@@ -28,12 +28,8 @@ struct TrackingBench: ParsableCommand {
 
     func run() throws {
         try failing {
-            let url = try db.resolve()
-            let conn = try PostgresConnection(url)
-            try conn.execute("SET client_min_messages = warning")
-            try Migrator().migrate(conn)
-            try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
-            let dir = URL(fileURLWithPath: workDir).standardizedFileURL
+            let setup = try BenchSetup(db, workDir: workDir)
+            let (url, conn, dir) = (setup.url, setup.conn, setup.dir)
             let ordersFeed = dir.appendingPathComponent("orders-\(orders)-\(seed).csv.gz").path
             let eventsFeed = dir.appendingPathComponent("tracking-\(orders)-\(seed)-\(eventsPerShipment).csv.gz").path
             if !FileManager.default.fileExists(atPath: ordersFeed) {
