@@ -41,12 +41,14 @@ struct APIDuringImportTests {
 
         // The import on a thread of its own, as `orderflow run` would be; a run that sees the
         // API's change between its diff and its apply fails and is run again.
-        let importResult = Task.detached { () -> (first: String, final: String) in
+        // A thread of its own, not the concurrency pool: blocking libpq calls there would starve
+        // the API's requests of threads and measure that instead of the database's behaviour.
+        let importResult = Task { try await BlockingThread.run { () -> (first: String, final: String) in
             let first: String
             do { first = "applied \(try importRun(url, shipAll).counts.updated)" } catch { first = "\(error)" }
             let final = "applied \(try importRun(url, shipAll).counts.updated)"
             return (first, final)
-        }
+        } }
         let accepted = Mutex<[String]>([])
         try await APIHarness.run(conninfo: url, lockTimeout: 2_000) { client, _ in
             for id in ids {
