@@ -34,6 +34,38 @@ enum OrderDiffSQL {
         ) ON COMMIT DROP
         """
 
+    // MARK: First load (see `FirstLoadRows`)
+
+    /// Whether the source ($1) has no orders, so a first load applies. Only bulk runs write a
+    /// pipeline's source (the API writes its own), and they hold the bulk-run lock.
+    static let sourceIsEmpty = "SELECT NOT EXISTS (SELECT 1 FROM orders WHERE source = $1) AS empty"
+
+    static let copyFirstLoadOrders = """
+        COPY orders (id, source, external_ref, customer_id, status, currency, tracking_company, tracking_number,
+                     created_at, updated_at) FROM STDIN
+        """
+
+    static let copyFirstLoadItems = "COPY order_items (order_id, line_no, product_id, quantity, unit_price) FROM STDIN"
+
+    /// Whether a staged row (a reject, a later group, a delete) names an order the first load
+    /// wrote directly: the diff must then see all of that order's rows, so the run stages
+    /// everything instead. $1 source.
+    static let firstLoadOverlap = """
+        SELECT EXISTS (
+            SELECT 1 FROM stage_lines l JOIN orders o ON o.source = $1 AND o.external_ref = substr(l.okey, 2)
+            WHERE left(l.okey, 1) = '~'
+        ) AS overlap
+        """
+
+    /// History for the orders the first load wrote: at apply time they are all of the source's
+    /// orders (the staged creates are inserted after). $1 source, $2 run id, $3 now.
+    static let insertFirstLoadEvents = """
+        INSERT INTO order_events (order_id, run_id, source, kind, from_status, to_status, tracking_company,
+                                  tracking_number, changed_fields, event_at)
+        SELECT id, $2, $1, 'created', NULL, status, tracking_company, tracking_number, NULL, $3::timestamptz
+        FROM orders WHERE source = $1
+        """
+
     /// One row per staged order, its target in `orders`, and its outcome. $1 source, $2 enforce
     /// transitions.
     ///

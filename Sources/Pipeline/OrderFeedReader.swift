@@ -9,6 +9,16 @@ import OrderModel
 struct OrderFeedReader {
     let definition: PipelineDefinition
     var chunkSize = 1 << 20
+    /// Set for a first load (see `FirstLoadRows`): the run's source and time as COPY text.
+    var firstLoad: (source: String, now: String)?
+    /// Keys seen in earlier inputs of this run.
+    let seenKeys = SeenKeys()
+
+    init(definition: PipelineDefinition, chunkSize: Int = 1 << 20, firstLoad: (source: String, now: String)? = nil) {
+        self.definition = definition
+        self.chunkSize = chunkSize
+        self.firstLoad = firstLoad
+    }
 
     /// What reading saw, for the report and the count reconciliation.
     struct Stats: Sendable {
@@ -17,6 +27,10 @@ struct OrderFeedReader {
         var rowRejects = 0
         var bytesIn: Int64 = 0
         var bytesDecoded: Int64 = 0
+        /// First load: orders, records and line items that went straight to the final tables.
+        var firstLoadOrders = 0
+        var firstLoadRecords = 0
+        var firstLoadLines = 0
         /// Tracking feeds: accepted events per carrier and per mapped status ("none": no status).
         var eventsByCarrier: [String: Int] = [:]
         var eventsByStatus: [String: Int] = [:]
@@ -34,14 +48,14 @@ struct OrderFeedReader {
 
     /// Reads one input; `progress` gets the input bytes consumed after every chunk.
     func read(path: String, fileNumber: Int, stats: inout Stats, progress: (Int64) -> Void = { _ in },
-              emit: ([UInt8]) throws -> Void) throws {
+              emit: (StageRowEncoder.Stream, [UInt8]) throws -> Void) throws {
         let limits = DecompressionLimits(maxOutputBytes: definition.maxDecompressedBytes, maxRatio: definition.maxCompressionRatio)
         let decoder = try GzipDecoder(source: FileByteSource(path: path), limits: limits)
-        func send(_ chunk: [UInt8]) throws {
-            try emit(chunk)
+        func send(_ stream: StageRowEncoder.Stream, _ chunk: [UInt8]) throws {
+            try emit(stream, chunk)
             progress(decoder.inputBytes)
         }
-        var encoder = StageRowEncoder()
+        var encoder = StageRowEncoder(seenKeys: seenKeys, firstLoad: firstLoad.map { FirstLoadRows(source: $0.source, now: $0.now) })
         let validator = OrderRowValidator(defaultCurrency: definition.defaultCurrency)
         switch definition.format(forFile: path) {
         case .csv:
@@ -50,20 +64,20 @@ struct OrderFeedReader {
             try readNDJSON(decoder, file: fileNumber, validator: validator, encoder: &encoder, stats: &stats, emit: send)
         }
         encoder.finishGroup()
-        if !encoder.buffer.isEmpty { try send(encoder.buffer) }
+        try encoder.flush(atLeast: 1, send)
+        if let loaded = encoder.firstLoad {
+            stats.firstLoadOrders += loaded.orderCount
+            stats.firstLoadRecords += loaded.recordCount
+            stats.firstLoadLines += loaded.lineCount
+        }
         stats.bytesIn += decoder.inputBytes
         stats.bytesDecoded += decoder.outputBytes
     }
 
     private func readCSV(_ source: GzipDecoder<FileByteSource>, file: Int, path: String, validator: OrderRowValidator,
-                         encoder: inout StageRowEncoder, stats: inout Stats, emit: ([UInt8]) throws -> Void) throws {
-        // Hands a full buffer to the COPY side; a nested function may use the inout encoder.
-        func flush() throws {
-            if encoder.buffer.count >= chunkSize {
-                try emit(encoder.buffer)
-                encoder.buffer.removeAll(keepingCapacity: true)
-            }
-        }
+                         encoder: inout StageRowEncoder, stats: inout Stats, emit: (StageRowEncoder.Stream, [UInt8]) throws -> Void) throws {
+        // Hands full buffers to the COPY side; a nested function may use the inout encoder.
+        func flush() throws { try encoder.flush(atLeast: chunkSize, emit) }
         var options = CSVOptions()
         options.delimiter = definition.delimiter
         let reader = CSVReader(source: source, options: options)
@@ -128,14 +142,9 @@ struct OrderFeedReader {
     }
 
     private func readNDJSON(_ source: GzipDecoder<FileByteSource>, file: Int, validator: OrderRowValidator,
-                            encoder: inout StageRowEncoder, stats: inout Stats, emit: ([UInt8]) throws -> Void) throws {
-        // Hands a full buffer to the COPY side; a nested function may use the inout encoder.
-        func flush() throws {
-            if encoder.buffer.count >= chunkSize {
-                try emit(encoder.buffer)
-                encoder.buffer.removeAll(keepingCapacity: true)
-            }
-        }
+                            encoder: inout StageRowEncoder, stats: inout Stats, emit: (StageRowEncoder.Stream, [UInt8]) throws -> Void) throws {
+        // Hands full buffers to the COPY side; a nested function may use the inout encoder.
+        func flush() throws { try encoder.flush(atLeast: chunkSize, emit) }
         let reader = NDJSONReader(source: source)
         // JSON key → canonical field, once for the run.
         var fieldOfKey: [String: Field] = [:]
@@ -245,7 +254,7 @@ public enum FeedReadProbe {
     public static func run(definition: PipelineDefinition, path: String) throws -> (records: Int, rejects: Int, stagedBytes: Int) {
         var stats = OrderFeedReader.Stats()
         var bytes = 0
-        try OrderFeedReader(definition: definition).read(path: path, fileNumber: 0, stats: &stats) { bytes += $0.count }
+        try OrderFeedReader(definition: definition).read(path: path, fileNumber: 0, stats: &stats) { bytes += $1.count }
         return (stats.records, stats.rowRejects, bytes)
     }
 }

@@ -15,6 +15,9 @@ public struct RunOptions: Sendable {
     public var chunkSize = 1 << 20
     /// Set by whoever may stop the run (the CLI's SIGINT/SIGTERM handler).
     public var cancellation: RunCancellation?
+    /// Load orders that can only be creates straight into the final tables when the source has
+    /// no orders yet (see `FirstLoadRows`); off, every row is staged (tests compare the two).
+    public var firstLoad = true
     /// Called between the diff and the apply (tests use it to play a concurrent writer).
     public var beforeApply: (@Sendable () throws -> Void)?
     public init() {}
@@ -188,7 +191,7 @@ public struct OrderRun {
             try stageAndDiffTracking(conn, inputs: spooled, clock: clock, report: &report)
             sourceOrders = 0
         case .orders, .export:
-            sourceOrders = try stageAndDiffOrders(conn, inputs: spooled, clock: clock, report: &report)
+            sourceOrders = try stageAndDiffOrders(conn, inputs: spooled, clock: clock, report: &report, now: now)
         }
 
         // With no rejects the list is empty: skip its query (a scan of every staged row).
@@ -260,13 +263,25 @@ public struct OrderRun {
 
     /// Reads the order feeds into the staging tables and classifies every staged order; fills
     /// the report's counts. Returns how many orders the source has (for the mirror guard).
-    private func stageAndDiffOrders(_ conn: PostgresConnection, inputs: [String], clock: StageClock, report: inout RunReport) throws -> Int {
+    private func stageAndDiffOrders(_ conn: PostgresConnection, inputs: [String], clock: StageClock, report: inout RunReport,
+                                    now: Timestamp) throws -> Int {
         try conn.execute(OrderDiffSQL.createLines)
         try conn.execute(OrderDiffSQL.createOrders)
-        let reader = OrderFeedReader(definition: definition, chunkSize: options.chunkSize)
-        let readStats = try clock.measure("read+stage", rows: { $0.records }) {
-            try stage(conn, copy: OrderDiffSQL.copyLines, inputs: inputs, sizes: report.inputs.map(\.bytes)) { path, i, stats, progress, emit in
-                try reader.read(path: path, fileNumber: i, stats: &stats, progress: progress, emit: emit)
+        let sizes = report.inputs.map(\.bytes)
+        var firstLoaded: OrderFeedReader.Stats?
+        if options.firstLoad, try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.sourceIsEmpty, binds: [definition.source])).rows[0].decode("empty", as: Bool.self) {
+            try conn.execute("SAVEPOINT first_load")
+            firstLoaded = try firstLoad(conn, inputs: inputs, sizes: sizes, clock: clock, now: now)
+            if firstLoaded == nil {
+                // A staged row names an order loaded directly: stage everything instead.
+                try conn.execute("ROLLBACK TO SAVEPOINT first_load")
+            }
+            try conn.execute("RELEASE SAVEPOINT first_load")
+        }
+        let readStats = try firstLoaded ?? clock.measure("read+stage", rows: { $0.records }) {
+            let reader = OrderFeedReader(definition: definition, chunkSize: options.chunkSize)
+            return try stage(conn, copy: OrderDiffSQL.copyLines, inputs: inputs, sizes: sizes) { path, i, stats, progress, emit in
+                try reader.read(path: path, fileNumber: i, stats: &stats, progress: progress) { _, chunk in try emit(chunk) }
             }
         }
         // Temp tables get no statistics from autovacuum; without them the planner assumes
@@ -279,13 +294,53 @@ public struct OrderRun {
             try step(conn, clock, "diff: renumber lines", OrderDiffSQL.renumber)
         }
         try step(conn, clock, "diff: compare items", OrderDiffSQL.flagItemChanges)
-        if definition.mode == .mirror {
+        // A first load found the source empty: a mirror run has nothing to delete.
+        if definition.mode == .mirror && firstLoaded == nil {
             try step(conn, clock, "diff: mirror deletes", OrderDiffSQL.addMirrorDeletes, [definition.source])
         }
         let summary = try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.summary, binds: [definition.source])).rows[0]
         report.counts = try counts(summary)
+        if let loaded = firstLoaded {
+            report.counts.recordsRead += loaded.firstLoadRecords
+            report.counts.recordsAccepted += loaded.firstLoadRecords
+            report.counts.orders += loaded.firstLoadOrders
+            report.counts.created += loaded.firstLoadOrders
+            report.firstLoadOrders = loaded.firstLoadOrders
+        }
         try reconcile(report.counts, read: readStats)
         return try summary.decode("source_orders", as: Int.self)
+    }
+
+    /// A first load (see `FirstLoadRows`): reads the feed once, COPYing orders that can only be
+    /// creates straight into `orders` while it reads, their items into `order_items` after, and
+    /// everything else into the staging table. Nil when a staged row names one of the orders
+    /// loaded directly; the caller then rolls back to its savepoint and stages everything.
+    private func firstLoad(_ conn: PostgresConnection, inputs: [String], sizes: [Int64], clock: StageClock,
+                           now: Timestamp) throws -> OrderFeedReader.Stats? {
+        let items = try SpoolFile(purpose: "items"), staged = try SpoolFile(purpose: "staging")
+        let reader = OrderFeedReader(definition: definition, chunkSize: options.chunkSize,
+                                     firstLoad: (source: definition.source, now: now.postgresText))
+        let stats = try clock.measure("read+load orders", rows: { $0.firstLoadOrders }) {
+            try stage(conn, copy: OrderDiffSQL.copyFirstLoadOrders, inputs: inputs, sizes: sizes) { path, i, stats, progress, emit in
+                try reader.read(path: path, fileNumber: i, stats: &stats, progress: progress) { stream, chunk in
+                    switch stream {
+                    case .firstLoadOrders: try emit(chunk)
+                    case .firstLoadItems: try items.write(chunk)
+                    case .staging: try staged.write(chunk)
+                    }
+                }
+            }
+        }
+        try clock.measure("load items", rows: stats.firstLoadLines) {
+            try options.cancellation?.check()
+            _ = try conn.copyIn(OrderDiffSQL.copyFirstLoadItems) { try items.copy(into: &$0) }
+        }
+        try clock.measure("stage the rest", rows: stats.records - stats.firstLoadRecords) {
+            try options.cancellation?.check()
+            _ = try conn.copyIn(OrderDiffSQL.copyLines) { try staged.copy(into: &$0) }
+        }
+        let overlap = try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.firstLoadOverlap, binds: [definition.source]))
+        return try overlap.rows[0].decode("overlap", as: Bool.self) ? nil : stats
     }
 
     /// The apply statements of this run's kind, each with whether the counts say it has work
@@ -302,21 +357,23 @@ public struct OrderRun {
             ]
         }
         let deletes = c.deleted + c.mirrorDeleted
+        let loaded = report.firstLoadOrders ?? 0
         return [
-            ("apply: insert orders", OrderDiffSQL.insertOrders, c.created > 0, nil),
-            ("apply: insert items", OrderDiffSQL.insertCreatedItems, c.created > 0, nil),
+            ("apply: history events (first load)", OrderDiffSQL.insertFirstLoadEvents, loaded > 0, loaded),
+            ("apply: insert orders", OrderDiffSQL.insertOrders, c.created > loaded, nil),
+            ("apply: insert items", OrderDiffSQL.insertCreatedItems, c.created > loaded, nil),
             ("apply: update orders", OrderDiffSQL.updateOrders, c.updated > 0, c.updated),
             ("apply: delete changed items", OrderDiffSQL.deleteChangedItems, c.itemsChanged > 0, nil),
             ("apply: insert changed items", OrderDiffSQL.insertChangedItems, c.itemsChanged > 0, nil),
-            ("apply: history events", OrderDiffSQL.insertEvents(eventKinds(c)), !eventKinds(c).isEmpty, nil),
+            ("apply: history events", OrderDiffSQL.insertEvents(eventKinds(c, firstLoaded: loaded)), !eventKinds(c, firstLoaded: loaded).isEmpty, nil),
             ("apply: delete orders", OrderDiffSQL.deleteOrders, deletes > 0, deletes),
         ]
     }
 
     /// The history kinds this run writes, from its counts.
-    private func eventKinds(_ c: RunReport.Counts) -> Set<OrderDiffSQL.EventKind> {
+    private func eventKinds(_ c: RunReport.Counts, firstLoaded: Int) -> Set<OrderDiffSQL.EventKind> {
         var kinds = Set<OrderDiffSQL.EventKind>()
-        if c.created > 0 { kinds.insert(.created) }
+        if c.created > firstLoaded { kinds.insert(.created) }
         if c.statusChanged > 0 { kinds.insert(.statusChanged) }
         if c.shippingChanged > 0 { kinds.insert(.shippingUpdated) }
         if c.itemsChanged > 0 { kinds.insert(.itemsChanged) }

@@ -126,6 +126,8 @@ public struct RunReport: Codable, Sendable {
     public var counts = Counts()
     /// Tracking runs only.
     public var tracking: TrackingCounts?
+    /// Orders runs into an empty source: the created orders that skipped staging (`FirstLoadRows`).
+    public var firstLoadOrders: Int?
     public var rejectsByReason: [String: Int] = [:]
     public var rejectExamples: [String: [RejectExample]] = [:]
     /// Where the rejected records were written (input format, with line, reason, message).

@@ -11,7 +11,9 @@ struct StageRowEncoder {
     var buffer: [UInt8] = []
     private var ids = UUIDv7Generator()
     private var newId = [UInt8](repeating: 0, count: 36)
-    private var seenKeys = KeyFilter()
+    private let seenKeys: SeenKeys
+    /// Set for a first load: checked groups that can only be creates go here, not to `buffer`.
+    var firstLoad: FirstLoadRows?
 
     // The current group: adjacent rows of one order, held back until the key changes so the
     // group can be checked as a whole (rows agree, no product twice) and its first row can
@@ -24,15 +26,41 @@ struct StageRowEncoder {
     private var groupProducts: [ArraySlice<UInt8>] = []
     private var groupLines = 0
     private var groupRepeat = false
+    private var groupFirstLoad = false
+    private var groupTainted = false
     private var groupProblem: (RejectReason, String)?
     private var scratch: [UInt8] = []
 
     /// Orders with more line items than this are rejected (and memory stays bounded).
     static let maxLinesPerOrder = 10_000
 
-    init() {
+    /// `seenKeys` is shared by the encoders of all inputs of a run: rows of one order may be in
+    /// different files.
+    init(seenKeys: SeenKeys = SeenKeys(), firstLoad: FirstLoadRows? = nil) {
+        self.seenKeys = seenKeys
+        self.firstLoad = firstLoad
         buffer.reserveCapacity(1 << 20 + 4096)
         groupRows.reserveCapacity(1 << 14)
+    }
+
+    /// Which COPY a chunk of bytes is for.
+    enum Stream: Sendable { case staging, firstLoadOrders, firstLoadItems }
+
+    /// Hands every buffer that holds at least `atLeast` bytes to `emit`, then empties it.
+    mutating func flush(atLeast: Int, _ emit: (Stream, [UInt8]) throws -> Void) throws {
+        if buffer.count >= atLeast {
+            try emit(.staging, buffer)
+            buffer.removeAll(keepingCapacity: true)
+        }
+        guard firstLoad != nil else { return }
+        if firstLoad!.orders.count >= atLeast {
+            try emit(.firstLoadOrders, firstLoad!.orders)
+            firstLoad!.orders.removeAll(keepingCapacity: true)
+        }
+        if firstLoad!.items.count >= atLeast {
+            try emit(.firstLoadItems, firstLoad!.items)
+            firstLoad!.items.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Position of a record: the input's number in the high bits, its line in the low 40.
@@ -47,7 +75,8 @@ struct StageRowEncoder {
             finishGroup()
             groupKey = key
             Self.writeHex(ids.next(), into: &newId)
-            groupRepeat = !seenKeys.insert(key)
+            groupRepeat = !seenKeys.filter.insert(key)
+            groupFirstLoad = firstLoad != nil && key.first == UInt8(ascii: "~") && !groupRepeat && !row.isDelete
             Self.signature(row, into: &groupSignature)
         } else if groupProblem == nil {
             Self.signature(row, into: &scratch)
@@ -101,6 +130,7 @@ struct StageRowEncoder {
             groupProducts.removeAll(keepingCapacity: true)
             groupLines = 0
             groupProblem = nil
+            groupTainted = false
         }
         guard !groupRowStarts.isEmpty else { return }
         if let (reason, message) = groupProblem {
@@ -111,6 +141,10 @@ struct StageRowEncoder {
                 appendReject(position: position, orderKey: key, reason: reason, message: message, recordFirst: position != previous)
                 previous = position
             }
+            return
+        }
+        if groupFirstLoad && !groupTainted {
+            firstLoad?.append(group: groupRows, starts: groupRowStarts)
             return
         }
         for (i, start) in groupRowStarts.enumerated() {
@@ -135,6 +169,12 @@ struct StageRowEncoder {
 
     /// A rejected record: its position, key when known, and why.
     mutating func appendReject(position: Int64, orderKey: [UInt8]?, reason: RejectReason, message: String, recordFirst: Bool = true) {
+        if firstLoad != nil, let orderKey {
+            // The order of a rejected record is rejected whole, which the diff decides: its
+            // group (pending now, or later in the feed) must be staged, not loaded.
+            if orderKey == groupKey && !groupRowStarts.isEmpty { groupTainted = true }
+            _ = seenKeys.filter.insert(orderKey)
+        }
         integer(position); null(); null(); plain(recordFirst ? Self.t : Self.f); text(orderKey?[...])
         for _ in 0..<14 { null() }
         // NUL cannot travel in COPY text, and control characters make poor report lines.
@@ -197,6 +237,12 @@ struct StageRowEncoder {
             }
         }
     }
+}
+
+/// The order keys seen so far in a run, across its inputs (used by the reader thread only).
+final class SeenKeys: @unchecked Sendable {
+    var filter = KeyFilter()
+    init() {}
 }
 
 /// A Bloom filter of the order keys seen so far, in fixed memory (16 MiB): tells, for the first

@@ -46,8 +46,9 @@ struct PipelineFixture {
 
     /// Runs a pipeline over inputs, writing reports into the fixture's directory.
     @discardableResult
-    func run(_ def: PipelineDefinition, _ inputs: [String], dryRun: Bool = false, force: Bool = true) throws -> RunReport {
+    func run(_ def: PipelineDefinition, _ inputs: [String], dryRun: Bool = false, force: Bool = true, firstLoad: Bool = true) throws -> RunReport {
         var options = RunOptions()
+        options.firstLoad = firstLoad
         options.dryRun = dryRun
         options.force = force
         options.chunkSize = 4096 // many chunks even for small feeds: exercises the hand-off
