@@ -1,3 +1,4 @@
+import OrderModel
 import PostgresClient
 
 /// The first load of a source: orders that cannot exist yet, written in the final tables' shape.
@@ -10,23 +11,21 @@ import PostgresClient
 /// `OrderDiffSQL.firstLoadOverlap` then checks that no staged row names a key loaded here, and
 /// the run falls back to staging everything if one does. See docs/pipeline.md "First load".
 struct FirstLoadRows {
-    /// `COPY orders` rows, in `OrderDiffSQL.copyFirstLoadOrders`'s column order.
+    /// `COPY orders` tuples (binary format), in `OrderDiffSQL.copyFirstLoadOrders`'s column order.
     var orders: [UInt8] = []
-    /// `COPY order_items` rows.
+    /// `COPY order_items` tuples (binary format).
     var items: [UInt8] = []
     /// Orders, records (first rows of a feed record) and line items written so far.
     private(set) var orderCount = 0, recordCount = 0, lineCount = 0
 
     private let source: [UInt8]
-    private let now: [UInt8]
+    private let now: Int64
     private var bounds: [Int] = []
 
     /// `source` and `now` as the run's diff would write them.
-    init(source: String, now: String) {
-        var escaped: [UInt8] = []
-        CopyTextFormat.appendEscaped(Array(source.utf8)[...], to: &escaped)
-        self.source = escaped
-        self.now = Array(now.utf8)
+    init(source: String, now: Timestamp) {
+        self.source = Array(source.utf8)
+        self.now = now.microseconds
         orders.reserveCapacity(1 << 20 + 4096)
         items.reserveCapacity(1 << 20 + 4096)
     }
@@ -38,37 +37,65 @@ struct FirstLoadRows {
                        lineNo = 12, productId = 13, quantity = 14, unitPrice = 15
     private static let null = Array("\\N".utf8)[...], processing = Array("processing".utf8)[...]
 
-    /// Writes one checked group (its staging rows, `starts` the offset of each) as an order and
-    /// its items. The fields are already COPY text, so they are moved, never re-escaped.
+    /// Writes one checked group (its staging rows in COPY text, `starts` the offset of each) as
+    /// an order and its items in COPY binary: the validated text is converted, never re-checked.
     mutating func append(group rows: [UInt8], starts: [Int]) {
+        typealias Binary = CopyBinaryFormat
         var orderId: ArraySlice<UInt8> = [][...]
         for (i, start) in starts.enumerated() {
             let end = i + 1 < starts.count ? starts[i + 1] : rows.count
-            let row = rows[start..<end]
             bounds.removeAll(keepingCapacity: true)
             bounds.append(start - 1)
-            for j in row.indices where row[j] == 0x09 || row[j] == 0x0A { bounds.append(j) }
-            func field(_ n: Int) -> ArraySlice<UInt8> { rows[(bounds[n] + 1)..<bounds[n + 1]] }
-            if field(Self.recFirst).first == UInt8(ascii: "t") { recordCount += 1 }
-            func put(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8], last: Bool = false) {
-                out.append(contentsOf: bytes)
-                out.append(last ? 0x0A : 0x09)
+            for j in start..<end where rows[j] == 0x09 || rows[j] == 0x0A { bounds.append(j) }
+            let b = bounds
+            func field(_ n: Int) -> ArraySlice<UInt8> { rows[(b[n] + 1)..<b[n + 1]] }
+            func text(_ n: Int, into out: inout [UInt8]) {
+                let value = field(n)
+                if value == Self.null { Binary.appendNull(to: &out) } else { Binary.appendTextUnescaping(value, to: &out) }
             }
+            if field(Self.recFirst).first == UInt8(ascii: "t") { recordCount += 1 }
             if i == 0 {
                 orderId = field(Self.newId)
                 orderCount += 1
-                let status = field(Self.status), created = field(Self.createdAt)
-                put(orderId, into: &orders); put(source[...], into: &orders)
-                put(field(Self.externalRef), into: &orders); put(field(Self.customerId), into: &orders)
-                put(status == Self.null ? Self.processing : status, into: &orders)
-                put(field(Self.currency), into: &orders)
-                put(field(Self.trackingCompany), into: &orders); put(field(Self.trackingNumber), into: &orders)
-                put(created == Self.null ? now[...] : created, into: &orders)
-                put(now[...], into: &orders, last: true)
+                Binary.beginTuple(fields: 10, in: &orders)
+                _ = Binary.appendUUID(hex: orderId, to: &orders)
+                Binary.appendText(source[...], to: &orders)
+                text(Self.externalRef, into: &orders)
+                text(Self.customerId, into: &orders)
+                let status = field(Self.status)
+                Binary.appendText(status == Self.null ? Self.processing : status, to: &orders)
+                text(Self.currency, into: &orders)
+                text(Self.trackingCompany, into: &orders)
+                text(Self.trackingNumber, into: &orders)
+                var created = field(Self.createdAt)
+                var createdAt = now
+                if created != Self.null {
+                    guard let t = Timestamp(rfc3339Bytes: &created) else { preconditionFailure("a validated created_at no longer parses") }
+                    createdAt = t.microseconds
+                }
+                Binary.appendTimestamp(unixMicroseconds: createdAt, to: &orders)
+                Binary.appendTimestamp(unixMicroseconds: now, to: &orders)
             }
             lineCount += 1
-            put(orderId, into: &items); put(field(Self.lineNo), into: &items); put(field(Self.productId), into: &items)
-            put(field(Self.quantity), into: &items); put(field(Self.unitPrice), into: &items, last: true)
+            Binary.beginTuple(fields: 5, in: &items)
+            _ = Binary.appendUUID(hex: orderId, to: &items)
+            Binary.appendInt32(Self.int32(field(Self.lineNo)), to: &items)
+            text(Self.productId, into: &items)
+            Binary.appendInt32(Self.int32(field(Self.quantity)), to: &items)
+            var price = field(Self.unitPrice)
+            if price == Self.null {
+                Binary.appendNull(to: &items)
+            } else {
+                guard let money = Money(bytes: &price) else { preconditionFailure("a validated unit_price no longer parses") }
+                Binary.appendNumeric(significand: money.significand, scale: Int(money.scale), to: &items)
+            }
         }
+    }
+
+    /// A validated decimal integer.
+    private static func int32(_ digits: ArraySlice<UInt8>) -> Int32 {
+        var value: Int32 = 0
+        for d in digits { value = value &* 10 &+ Int32(d &- 0x30) }
+        return value
     }
 }

@@ -42,10 +42,10 @@ enum OrderDiffSQL {
 
     static let copyFirstLoadOrders = """
         COPY orders (id, source, external_ref, customer_id, status, currency, tracking_company, tracking_number,
-                     created_at, updated_at) FROM STDIN
+                     created_at, updated_at) FROM STDIN WITH (FORMAT binary)
         """
 
-    static let copyFirstLoadItems = "COPY order_items (order_id, line_no, product_id, quantity, unit_price) FROM STDIN"
+    static let copyFirstLoadItems = "COPY order_items (order_id, line_no, product_id, quantity, unit_price) FROM STDIN WITH (FORMAT binary)"
 
     /// Whether a staged row (a reject, a later group, a delete) names an order the first load
     /// wrote directly: the diff must then see all of that order's rows, so the run stages

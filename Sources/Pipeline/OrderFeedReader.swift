@@ -10,11 +10,11 @@ struct OrderFeedReader {
     let definition: PipelineDefinition
     var chunkSize = 1 << 20
     /// Set for a first load (see `FirstLoadRows`): the run's source and time as COPY text.
-    var firstLoad: (source: String, now: String)?
+    var firstLoad: (source: String, now: Timestamp)?
     /// Keys seen in earlier inputs of this run.
     let seenKeys = SeenKeys()
 
-    init(definition: PipelineDefinition, chunkSize: Int = 1 << 20, firstLoad: (source: String, now: String)? = nil) {
+    init(definition: PipelineDefinition, chunkSize: Int = 1 << 20, firstLoad: (source: String, now: Timestamp)? = nil) {
         self.definition = definition
         self.chunkSize = chunkSize
         self.firstLoad = firstLoad

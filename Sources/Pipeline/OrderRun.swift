@@ -319,9 +319,12 @@ public struct OrderRun {
                            now: Timestamp) throws -> OrderFeedReader.Stats? {
         let items = try SpoolFile(purpose: "items"), staged = try SpoolFile(purpose: "staging")
         let reader = OrderFeedReader(definition: definition, chunkSize: options.chunkSize,
-                                     firstLoad: (source: definition.source, now: now.postgresText))
+                                     firstLoad: (source: definition.source, now: now))
+        try items.write(CopyBinaryFormat.header)
         let stats = try clock.measure("read+load orders", rows: { $0.firstLoadOrders }) {
-            try stage(conn, copy: OrderDiffSQL.copyFirstLoadOrders, inputs: inputs, sizes: sizes) { path, i, stats, progress, emit in
+            try stage(conn, copy: OrderDiffSQL.copyFirstLoadOrders, inputs: inputs, sizes: sizes, textRows: false) { path, i, stats, progress, emit in
+                // One binary stream over all inputs: its header before the first, trailer after the last.
+                if i == 0 { try emit(CopyBinaryFormat.header) }
                 try reader.read(path: path, fileNumber: i, stats: &stats, progress: progress) { stream, chunk in
                     switch stream {
                     case .firstLoadOrders: try emit(chunk)
@@ -329,8 +332,10 @@ public struct OrderRun {
                     case .staging: try staged.write(chunk)
                     }
                 }
+                if i == inputs.count - 1 { try emit(CopyBinaryFormat.trailer) }
             }
         }
+        try items.write(CopyBinaryFormat.trailer)
         try clock.measure("load items", rows: stats.firstLoadLines) {
             try options.cancellation?.check()
             _ = try conn.copyIn(OrderDiffSQL.copyFirstLoadItems) { try items.copy(into: &$0) }
@@ -398,11 +403,12 @@ public struct OrderRun {
 
     /// Reader thread → bounded channel → COPY on this thread: parsing overlaps with the server.
     /// `read` reads one input (path, file number) into COPY chunks.
-    func stage(_ conn: PostgresConnection, copy: String, inputs: [String], sizes: [Int64],
+    /// `textRows`: the chunks are COPY text, whose newlines count the rows for the progress line.
+    func stage(_ conn: PostgresConnection, copy: String, inputs: [String], sizes: [Int64], textRows: Bool = true,
                read: @escaping @Sendable (String, Int, inout OrderFeedReader.Stats, (Int64) -> Void, ([UInt8]) throws -> Void) throws -> Void) throws -> OrderFeedReader.Stats {
         let channel = ChunkChannel(capacity: 8)
         let result = ThreadResult<Result<OrderFeedReader.Stats, any Error>>()
-        let meter = ProgressMeter(totalBytes: sizes.reduce(0, +))
+        let meter = ProgressMeter(totalBytes: sizes.reduce(0, +), countsRows: textRows)
         let thread = Thread {
             var stats = OrderFeedReader.Stats()
             do {
@@ -582,7 +588,12 @@ final class ProgressMeter: @unchecked Sendable {
     private var shown = false
     private var rows = 0
 
-    init(totalBytes: Int64) { self.totalBytes = max(totalBytes, 1) }
+    private let countsRows: Bool
+
+    init(totalBytes: Int64, countsRows: Bool = true) {
+        self.totalBytes = max(totalBytes, 1)
+        self.countsRows = countsRows
+    }
 
     /// Called by the reader thread with the input bytes consumed so far.
     func update(_ bytes: Int64) {
@@ -592,7 +603,7 @@ final class ProgressMeter: @unchecked Sendable {
     /// Called by the COPY thread with each staged chunk; prints at most once a second.
     func show(rows chunk: [UInt8]) {
         guard enabled else { return }
-        rows += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        if countsRows { rows += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } }
         let now = DispatchTime.now().uptimeNanoseconds
         guard now - lastShown > 1_000_000_000 else { return }
         lastShown = now
@@ -600,9 +611,9 @@ final class ProgressMeter: @unchecked Sendable {
         let seconds = Double(now - start) / 1e9
         let rate = Double(b) / max(seconds, 0.001)
         let eta = rate > 0 ? Double(totalBytes - b) / rate : 0
-        let line = String(format: "\rorderflow: read %3.0f%% of %.1f MB, %.0fk rows/s, %.1f MB/s, ETA %.0f s   ",
-                          Double(b) * 100 / Double(totalBytes), Double(totalBytes) / 1e6, Double(rows) / max(seconds, 0.001) / 1000,
-                          rate / 1e6, eta)
+        let rowRate = countsRows ? String(format: "%.0fk rows/s, ", Double(rows) / max(seconds, 0.001) / 1000) : ""
+        let line = String(format: "\rorderflow: read %3.0f%% of %.1f MB, %@%.1f MB/s, ETA %.0f s   ",
+                          Double(b) * 100 / Double(totalBytes), Double(totalBytes) / 1e6, rowRate, rate / 1e6, eta)
         FileHandle.standardError.write(Data(line.utf8))
         shown = true
     }

@@ -42,6 +42,47 @@ struct CopyTests {
         }
     }
 
+    @Test func binaryFormatValuesArriveExactly() throws {
+        typealias Binary = CopyBinaryFormat
+        let prices: [(Int64, Int)] = [(0, 0), (0, 2), (10, 2), (9399, 2), (100, 0), (1_234_567_891_234, 6), (1, 6), (10_000, 0),
+                                      (9_999_999_999, 2), (-55, 1), (100_000_000, 4), (123_456_789_012_345_678, 0)]
+        let texts: [[UInt8]] = [Array("plain".utf8), Array(#"tab\tnewline\nback\\slash\rcr"#.utf8), Array("ü€".utf8), []]
+        try TestDatabase.withFreshDatabase(migrated: false) { conn, _ in
+            try conn.execute("CREATE TABLE b (n int, id uuid, price numeric, at timestamptz, note text)")
+            _ = try conn.copyIn("COPY b FROM STDIN WITH (FORMAT binary)") { w in
+                var buffer = Binary.header
+                for (n, (significand, scale)) in prices.enumerated() {
+                    Binary.beginTuple(fields: 5, in: &buffer)
+                    Binary.appendInt32(Int32(n), to: &buffer)
+                    #expect(Binary.appendUUID(hex: Array("0190a000-0000-7000-8000-0000000000\(String(format: "%02x", n))".utf8)[...], to: &buffer))
+                    Binary.appendNumeric(significand: significand, scale: scale, to: &buffer)
+                    Binary.appendTimestamp(unixMicroseconds: 1_790_000_000_123_456 + Int64(n), to: &buffer)
+                    if n < texts.count { Binary.appendTextUnescaping(texts[n][...], to: &buffer) } else { Binary.appendNull(to: &buffer) }
+                }
+                buffer += Binary.trailer
+                try w.write(buffer)
+            }
+            let rows = try conn.query("SELECT n, id::text AS id, price::text AS price, (extract(epoch FROM at) * 1000000)::bigint AS at, note FROM b ORDER BY n").rows
+            #expect(rows.count == prices.count)
+            for (n, row) in rows.enumerated() {
+                let (significand, scale) = prices[n]
+                var expected = String(significand.magnitude)
+                if scale > 0 {
+                    expected = String(repeating: "0", count: max(0, scale + 1 - expected.count)) + expected
+                    expected.insert(".", at: expected.index(expected.endIndex, offsetBy: -scale))
+                }
+                if significand < 0 { expected = "-" + expected }
+                #expect(try row.decode("price", as: String.self) == expected)
+                #expect(try row.decode("id", as: String.self) == "0190a000-0000-7000-8000-0000000000" + String(format: "%02x", n))
+                #expect(try row.decode("at", as: Int64.self) == 1_790_000_000_123_456 + Int64(n))
+            }
+            #expect(try rows[1].decode("note", as: String.self) == "tab\tnewline\nback\\slash\rcr")
+            #expect(try rows[2].decode("note", as: String.self) == "ü€")
+            #expect(try rows[3].decode("note", as: String.self) == "")
+            #expect(try rows[4].decode("note", as: String?.self) == nil)
+        }
+    }
+
     @Test func abortedCopyLeavesTableAsItWas() throws {
         struct Stop: Error {}
         try TestDatabase.withFreshDatabase(migrated: false) { conn, _ in
