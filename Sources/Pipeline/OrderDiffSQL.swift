@@ -74,7 +74,19 @@ enum OrderDiffSQL {
     /// that row alone; only orders whose key may repeat (`grp_repeat`, from the reader's key
     /// filter) are aggregated, and a column differing between their groups' first rows (`min <>
     /// max`, or NULL on some of them only) makes them conflicting.
-    static let classify = """
+    static func classify(byOrderId: Bool) -> String {
+        // Each staged order's stored row, joined once: its columns are carried for the outcome.
+        // The join by id is left out when no order in the feed is keyed by id: the planner
+        // cannot know that from the key expression, and would hash all of `orders` for nothing.
+        let columns = ["id", "status", "updated_at", "customer_id", "currency", "created_at", "tracking_company", "tracking_number"]
+        func name(_ c: String) -> String { c == "id" ? "target_id" : "o_\(c)" }
+        func cast(_ c: String) -> String { c == "currency" ? "::text" : "" }
+        let byRef = "k.order_id IS NULL AND o2.source = $1 AND o2.external_ref = substr(k.okey, 2)"
+        let target = byOrderId
+            ? "SELECT k.*, " + columns.map { "CASE WHEN o1.id IS NOT NULL THEN o1.\($0) ELSE o2.\($0) END\(cast($0)) AS \(name($0))" }.joined(separator: ", ")
+                + " FROM k LEFT JOIN orders o1 ON k.order_id IS NOT NULL AND o1.id = k.order_id LEFT JOIN orders o2 ON \(byRef)"
+            : "SELECT k.*, " + columns.map { "o2.\($0)\(cast($0)) AS \(name($0))" }.joined(separator: ", ") + " FROM k LEFT JOIN orders o2 ON \(byRef)"
+        return """
         WITH multi AS (
             SELECT DISTINCT okey FROM stage_lines WHERE grp_repeat
         ), single AS (
@@ -118,10 +130,7 @@ enum OrderDiffSQL {
                    NULL, NULL, NULL, NULL, false, false, false, true
             FROM r WHERE NOT EXISTS (SELECT 1 FROM g WHERE g.okey = r.okey)
         ), t AS (
-            SELECT k.*, coalesce(o1.id, o2.id) AS target_id
-            FROM k
-            LEFT JOIN orders o1 ON k.order_id IS NOT NULL AND o1.id = k.order_id
-            LEFT JOIN orders o2 ON k.order_id IS NULL AND o2.source = $1 AND o2.external_ref = substr(k.okey, 2)
+            \(target)
         )
         INSERT INTO stage_orders (okey, order_id, external_ref, new_id, first_pos, action, customer_id, status, currency,
                                   created_at, tracking_company, tracking_number, n_lines, conflict, renumber, dup_line,
@@ -129,39 +138,40 @@ enum OrderDiffSQL {
                                   status_changed, shipping_changed, other_changed, changed_fields)
         SELECT t.okey, t.order_id, t.external_ref, t.new_id, t.first_pos, t.action, t.customer_id, t.status, t.currency,
                t.created_at, t.tracking_company, t.tracking_number, t.n_lines, t.conflict, t.renumber, t.dup_line,
-               t.has_reject, t.target_id, o.status, o.updated_at,
+               t.has_reject, t.target_id, t.o_status, t.o_updated_at,
                CASE WHEN t.has_reject OR t.conflict OR t.dup_line THEN 'reject'
                     WHEN t.action = 'delete' THEN CASE WHEN t.target_id IS NULL THEN 'unchanged' ELSE 'delete' END
                     WHEN t.target_id IS NULL AND t.order_id IS NOT NULL THEN 'reject'
                     WHEN t.target_id IS NULL THEN 'create'
-                    WHEN $2 AND t.status IS NOT NULL AND t.status <> o.status AND NOT EXISTS (
-                         SELECT 1 FROM order_status_transition x WHERE x.from_status = o.status AND x.to_status = t.status) THEN 'reject'
-                    WHEN (t.status IS NOT NULL AND t.status <> o.status)
-                      OR t.tracking_company IS DISTINCT FROM o.tracking_company OR t.tracking_number IS DISTINCT FROM o.tracking_number
-                      OR t.customer_id <> o.customer_id OR t.currency IS DISTINCT FROM o.currency::text
-                      OR (t.created_at IS NOT NULL AND t.created_at <> o.created_at) THEN 'update'
+                    WHEN $2 AND t.status IS NOT NULL AND t.status <> t.o_status AND NOT EXISTS (
+                         SELECT 1 FROM order_status_transition x WHERE x.from_status = t.o_status AND x.to_status = t.status) THEN 'reject'
+                    WHEN (t.status IS NOT NULL AND t.status <> t.o_status)
+                      OR t.tracking_company IS DISTINCT FROM t.o_tracking_company OR t.tracking_number IS DISTINCT FROM t.o_tracking_number
+                      OR t.customer_id <> t.o_customer_id OR t.currency IS DISTINCT FROM t.o_currency
+                      OR (t.created_at IS NOT NULL AND t.created_at <> t.o_created_at) THEN 'update'
                     ELSE 'unchanged' END,
                CASE WHEN t.has_reject THEN 'order_incomplete'
                     WHEN t.conflict THEN 'conflicting_order_rows'
                     WHEN t.dup_line THEN 'duplicate_line'
                     WHEN t.action = 'delete' THEN NULL
                     WHEN t.target_id IS NULL AND t.order_id IS NOT NULL THEN 'unknown_order'
-                    WHEN t.target_id IS NOT NULL AND $2 AND t.status IS NOT NULL AND t.status <> o.status AND NOT EXISTS (
-                         SELECT 1 FROM order_status_transition x WHERE x.from_status = o.status AND x.to_status = t.status) THEN 'illegal_transition' END,
+                    WHEN t.target_id IS NOT NULL AND $2 AND t.status IS NOT NULL AND t.status <> t.o_status AND NOT EXISTS (
+                         SELECT 1 FROM order_status_transition x WHERE x.from_status = t.o_status AND x.to_status = t.status) THEN 'illegal_transition' END,
                CASE WHEN t.has_reject THEN 'another record of this order was rejected'
                     WHEN t.conflict THEN 'the rows of this order disagree on order-level fields'
                     WHEN t.dup_line THEN 'a product appears on more than one line of this order'
                     WHEN t.action = 'delete' THEN NULL
                     WHEN t.target_id IS NULL AND t.order_id IS NOT NULL THEN 'no order with id ' || t.order_id
-                    ELSE 'illegal status transition from ' || o.status || ' to ' || t.status END,
-               coalesce(t.status IS NOT NULL AND t.status <> o.status, false),
-               coalesce(t.tracking_company IS DISTINCT FROM o.tracking_company OR t.tracking_number IS DISTINCT FROM o.tracking_number, false),
-               coalesce(t.customer_id <> o.customer_id OR t.currency IS DISTINCT FROM o.currency::text OR (t.created_at IS NOT NULL AND t.created_at <> o.created_at), false),
-               array_remove(ARRAY[CASE WHEN t.customer_id <> o.customer_id THEN 'customer_id' END,
-                                  CASE WHEN t.currency IS DISTINCT FROM o.currency::text THEN 'currency' END,
-                                  CASE WHEN t.created_at IS NOT NULL AND t.created_at <> o.created_at THEN 'created_at' END], NULL)
-        FROM t LEFT JOIN orders o ON o.id = t.target_id
+                    ELSE 'illegal status transition from ' || t.o_status || ' to ' || t.status END,
+               coalesce(t.status IS NOT NULL AND t.status <> t.o_status, false),
+               coalesce(t.tracking_company IS DISTINCT FROM t.o_tracking_company OR t.tracking_number IS DISTINCT FROM t.o_tracking_number, false),
+               coalesce(t.customer_id <> t.o_customer_id OR t.currency IS DISTINCT FROM t.o_currency OR (t.created_at IS NOT NULL AND t.created_at <> t.o_created_at), false),
+               array_remove(ARRAY[CASE WHEN t.customer_id <> t.o_customer_id THEN 'customer_id' END,
+                                  CASE WHEN t.currency IS DISTINCT FROM t.o_currency THEN 'currency' END,
+                                  CASE WHEN t.created_at IS NOT NULL AND t.created_at <> t.o_created_at THEN 'created_at' END], NULL)
+        FROM t
         """
+    }
 
     /// Two staged orders that reach the same stored order (one by id, one by external ref).
     static let rejectDuplicateTargets = """

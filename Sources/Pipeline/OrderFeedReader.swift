@@ -31,6 +31,8 @@ struct OrderFeedReader {
         var firstLoadOrders = 0
         var firstLoadRecords = 0
         var firstLoadLines = 0
+        /// Orders keyed by `order_id` rather than `external_ref`.
+        var idKeyedGroups = 0
         /// Tracking feeds: accepted events per carrier and per mapped status ("none": no status).
         var eventsByCarrier: [String: Int] = [:]
         var eventsByStatus: [String: Int] = [:]
@@ -65,6 +67,7 @@ struct OrderFeedReader {
         }
         encoder.finishGroup()
         try encoder.flush(atLeast: 1, send)
+        stats.idKeyedGroups += encoder.idKeyedGroups
         if let loaded = encoder.firstLoad {
             stats.firstLoadOrders += loaded.orderCount
             stats.firstLoadRecords += loaded.recordCount

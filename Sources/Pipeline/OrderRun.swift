@@ -287,7 +287,7 @@ public struct OrderRun {
         // Temp tables get no statistics from autovacuum; without them the planner assumes
         // they are tiny and picks nested loops that take minutes on large feeds.
         try step(conn, clock, "diff: analyze staging", "ANALYZE stage_lines")
-        try step(conn, clock, "diff: classify orders", OrderDiffSQL.classify, [definition.source, definition.enforceTransitions ? "true" : "false"])
+        try step(conn, clock, "diff: classify orders", OrderDiffSQL.classify(byOrderId: readStats.idKeyedGroups > 0), [definition.source, definition.enforceTransitions ? "true" : "false"])
         try step(conn, clock, "diff: analyze orders", "ANALYZE stage_orders")
         try step(conn, clock, "diff: duplicate targets", OrderDiffSQL.rejectDuplicateTargets)
         if try conn.query(PostgresQuery(unsafeSQL: OrderDiffSQL.anyRenumber)).rows[0].decode("any", as: Bool.self) {

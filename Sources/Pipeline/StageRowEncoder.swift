@@ -26,6 +26,8 @@ struct StageRowEncoder {
     private var groupProducts: [ArraySlice<UInt8>] = []
     private var groupLines = 0
     private var groupRepeat = false
+    /// Groups whose order is keyed by `order_id` (the diff joins by id only when there are any).
+    private(set) var idKeyedGroups = 0
     private var groupFirstLoad = false
     private var groupTainted = false
     private var groupProblem: (RejectReason, String)?
@@ -76,6 +78,7 @@ struct StageRowEncoder {
             groupKey = key
             Self.writeHex(ids.next(), into: &newId)
             groupRepeat = !seenKeys.filter.insert(key)
+            if key.first != UInt8(ascii: "~") { idKeyedGroups += 1 }
             groupFirstLoad = firstLoad != nil && key.first == UInt8(ascii: "~") && !groupRepeat && !row.isDelete
             Self.signature(row, into: &groupSignature)
         } else if groupProblem == nil {

@@ -11,8 +11,9 @@ struct OrdersBench: ParsableCommand {
         abstract: "orderflow run on a generated order feed vs psql COPY of the same final rows (the floor).",
         discussion: """
             Each `orderflow run` is a child process, so its wall time and peak RSS are its own.
-            Order: a warm-up run (whose result is dumped as the floor's input), the floor, the
-            timed CSV run, a forced re-run of the same file (must write 0 rows), the NDJSON run.
+            Order: a warm-up run (whose result is dumped as the floor's input), then per round the
+            floor and the timed CSV run (the medians are compared), a forced re-run of the same
+            file (must write 0 rows), the NDJSON run.
             The benchmark empties the orders tables of the target database: use a scratch one.
             """)
 
@@ -21,6 +22,7 @@ struct OrdersBench: ParsableCommand {
     @Option(help: "Generator seed.") var seed: UInt64 = 42
     @Option(help: "Where generated feeds and dumps are kept.") var workDir = ".orderflow/bench"
     @Flag(help: "Skip the NDJSON run.") var skipNdjson = false
+    @Option(help: "Rounds of floor + CSV run; the medians are compared (the machine's noise is ±15%).") var rounds = 1
 
     func run() throws {
         try failing {
@@ -57,14 +59,18 @@ struct OrdersBench: ParsableCommand {
             try psql.run("\\copy order_items TO '\(itemsDump)'")
             let lineRows = try conn.query("SELECT count(*) AS n FROM order_items").rows[0].decode("n", as: Int.self)
 
-            try empty()
-            let floor = try Stopwatch.time {
-                try psql.run(["\\copy orders FROM '\(ordersDump)'", "\\copy order_items FROM '\(itemsDump)'"], singleTransaction: true)
+            var floors: [Double] = [], runs: [Measured] = []
+            for round in 1...max(1, rounds) {
+                try empty()
+                floors.append(try Stopwatch.time {
+                    try psql.run(["\\copy orders FROM '\(ordersDump)'", "\\copy order_items FROM '\(itemsDump)'"], singleTransaction: true)
+                })
+                note(String(format: "round %d: floor (psql COPY of the final rows): %.2f s", round, floors.last!))
+                try empty()
+                runs.append(try runOrderflow(csv, label: "csv"))
             }
-            note(String(format: "floor: psql COPY of the final rows: %.2f s", floor))
-
-            try empty()
-            let first = try runOrderflow(csv, label: "csv")
+            let floor = median(floors)
+            let first = runs.sorted { $0.seconds < $1.seconds }[runs.count / 2]
             let eventsBefore = try conn.query("SELECT count(*) AS n FROM order_events").rows[0].decode("n", as: Int.self)
             let rerun = try runOrderflow(csv, label: "forced re-run")
             let report = try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: dir.appendingPathComponent("report-forced re-run/report.json")))
@@ -78,8 +84,10 @@ struct OrdersBench: ParsableCommand {
             }
 
             print("orders pipeline, \(orders) orders / \(lineRows) line rows (gz CSV \(fileSize(csv) / 1_048_576) MiB), same run, same machine")
-            print(String(format: "  floor   psql COPY of final rows        %8.2f s", floor))
-            print(String(format: "  csv     orderflow run                  %8.2f s  %.2f× floor (target ≤ 1.25)  peak RSS %.1f MB", first.seconds, first.seconds / floor, first.mb))
+            let each = zip(runs, floors).map { String(format: "%.2f", $0.seconds / $1) }.joined(separator: ", ")
+            print(String(format: "  floor   psql COPY of final rows        %8.2f s  (median of %d)", floor, floors.count))
+            print(String(format: "  csv     orderflow run                  %8.2f s  %.2f× floor (target ≤ 1.25)  peak RSS %.1f MB  (per round: %@)",
+                         first.seconds, first.seconds / floor, runs.map(\.mb).max() ?? 0, each))
             print(String(format: "  re-run  forced, %d rows written, %d events added %6.2f s  %.2f× first run (target ≤ 0.5)  peak RSS %.1f MB",
                          written, eventsAfter - eventsBefore, rerun.seconds, rerun.seconds / first.seconds, rerun.mb))
             if let nd {
