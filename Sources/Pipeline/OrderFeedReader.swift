@@ -95,6 +95,10 @@ struct OrderFeedReader {
         }
         if !missing.isEmpty { throw MissingColumns(file: path, missing: missing, header: header.names) }
         let width = header.names.count
+        // Rows of one order usually repeat its fields byte for byte: the order-level part that
+        // was validated for the previous row then holds, and only the line is checked.
+        var previousOrder: OrderRow?
+        var previousOrderFields: [UInt8] = [], orderFields: [UInt8] = []
 
         while let next = try reader.nextOrMalformed() {
             let record: CSVRecord
@@ -124,11 +128,23 @@ struct OrderFeedReader {
                 try flush()
                 continue
             }
-            switch validator.order(get) {
+            orderFields.removeAll(keepingCapacity: true)
+            for field in Field.orderLevel where columns[field.rawValue] >= 0 {
+                orderFields.append(contentsOf: record[columns[field.rawValue]])
+                orderFields.append(0xFF) // never in UTF-8: fields cannot run into each other
+            }
+            let repeated = previousOrder != nil && orderFields == previousOrderFields
+            let order = repeated ? .success(previousOrder!) : validator.order(get)
+            switch order {
             case .failure(let problem):
+                previousOrder = nil
                 stats.rowRejects += 1
                 encoder.appendReject(position: position, orderKey: validator.orderKey(get), reason: problem.reason, message: problem.message)
             case .success(var row):
+                if !repeated {
+                    previousOrder = row
+                    swap(&previousOrderFields, &orderFields)
+                }
                 if row.isDelete {
                     encoder.appendRow(row, position: position, recordFirst: true)
                     stats.rowsStaged += 1
@@ -136,7 +152,7 @@ struct OrderFeedReader {
                     stats.rowRejects += 1
                     encoder.appendReject(position: position, orderKey: row.orderKey, reason: problem.reason, message: problem.message)
                 } else {
-                    encoder.appendRow(row, position: position, recordFirst: true)
+                    encoder.appendRow(row, position: position, recordFirst: true, sameOrderFields: repeated)
                     stats.rowsStaged += 1
                 }
             }

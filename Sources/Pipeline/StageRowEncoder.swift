@@ -71,7 +71,8 @@ struct StageRowEncoder {
 
     /// A valid line item (or a delete). Adjacent rows of one order form a group that shares a
     /// new id and numbers its lines; the diff merges groups of one order that were not adjacent.
-    mutating func appendRow(_ row: OrderRow, position: Int64, recordFirst: Bool) {
+    /// `sameOrderFields`: the reader saw this row repeat the previous row's order-level bytes.
+    mutating func appendRow(_ row: OrderRow, position: Int64, recordFirst: Bool, sameOrderFields: Bool = false) {
         let key = row.orderKey
         if key != groupKey || groupRowStarts.isEmpty {
             finishGroup()
@@ -82,8 +83,8 @@ struct StageRowEncoder {
             groupFirstLoad = firstLoad != nil && key.first == UInt8(ascii: "~") && !groupRepeat && !row.isDelete
             Self.signature(row, into: &groupSignature)
         } else if groupProblem == nil {
-            Self.signature(row, into: &scratch)
-            if scratch != groupSignature {
+            if !sameOrderFields { Self.signature(row, into: &scratch) }
+            if !sameOrderFields && scratch != groupSignature {
                 groupProblem = (.conflictingOrderRows, "the rows of this order disagree on order-level fields")
             } else if let product = row.productId, groupProducts.contains(product) {
                 groupProblem = (.duplicateLine, "a product appears on more than one line of this order")
