@@ -128,7 +128,9 @@ enum OrderDiffSQL {
             UNION ALL
             SELECT r.okey, CASE WHEN left(r.okey, 1) <> '~' THEN r.okey::uuid END, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                    NULL, NULL, NULL, NULL, false, false, false, true
-            FROM r WHERE NOT EXISTS (SELECT 1 FROM g WHERE g.okey = r.okey)
+            -- Keys with no valid row at all (every key with one is in g); asked of stage_lines, not
+            -- of g, so that g is read once and never materialized.
+            FROM r WHERE NOT EXISTS (SELECT 1 FROM stage_lines v WHERE v.okey = r.okey AND v.reject_reason IS NULL)
         ), t AS (
             \(target)
         )

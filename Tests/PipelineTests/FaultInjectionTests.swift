@@ -44,6 +44,16 @@ struct FaultInjectionTests {
                     A4,c4,processing,USD,2026-10-04T10:00:00Z,,,p9,1,1
 
                     """),
+        // An empty source: most orders go straight to the final tables (the first-load stages).
+        Scenario(name: "orders, first load", pipeline: "name: fault-first\nkind: orders\nsource: legacy\nguards:\n  max_rejects: 10\n",
+                 seed: { _ in },
+                 feed: PipelineFixture.header + """
+                    F1,c1,processing,USD,2026-10-01T10:00:00Z,,,p1,2,9.99
+                    F1,c1,processing,USD,2026-10-01T10:00:00Z,,,p2,1,5.00
+                    F2,c2,shipped,EUR,2026-10-02T10:00:00+02:00,UPS,1Z9,p3,0,100
+                    F3,c3,,,2026-10-03T10:00:00Z,,,p4,1,
+
+                    """),
         Scenario(name: "tracking", pipeline: "name: fault-tracking\nkind: tracking\nsource: legacy\n",
                  seed: { f in try TrackingRunTests.seed(f) },
                  feed: TrackingRunTests.header + """

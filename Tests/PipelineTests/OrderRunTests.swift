@@ -142,6 +142,22 @@ struct OrderRunTests {
         #expect(try f.int("SELECT count(*) FROM orders") == 0)
     }
 
+    @Test func anIdAndARefNamingTheSameOrderAreBothRejected() throws {
+        let f = try PipelineFixture()
+        try f.run(try f.definition(), [try f.file("v1.csv", Self.feed)])
+        let id = try #require(try f.scalar("SELECT id::text FROM orders WHERE external_ref = 'A2'"))
+        let feed = """
+            order_id,external_ref,customer_id,status,currency,created_at,product_id,quantity,unit_price
+            \(id),,c2,shipped,EUR,2026-10-02T10:00:00+02:00,p3,2,100
+            ,A2,c2,shipped,EUR,2026-10-02T10:00:00+02:00,p3,3,100
+
+            """
+        let r = try f.run(try f.definition(), [try f.file("both.csv", feed)])
+        #expect(r.rejectsByReason == ["conflicting_order_rows": 2])
+        #expect(r.rejectExamples["conflicting_order_rows"]?.first?.message.contains("name the same order") == true)
+        #expect(try f.int("SELECT quantity FROM order_items i JOIN orders o ON o.id = i.order_id WHERE external_ref = 'A2'") == 1)
+    }
+
     @Test func nonAdjacentRowsOfAnOrderAreOneOrder() throws {
         let f = try PipelineFixture()
         let feed = PipelineFixture.header + """
