@@ -224,6 +224,7 @@ enum OrderDiffSQL {
         """
 
     /// Counts per outcome and per reject reason, plus record counts for the reconciliation.
+    /// $1 source, $2 whether to count the source's orders (mirror mode).
     static let summary = """
         SELECT
           (SELECT count(*) FROM stage_lines WHERE rec_first) AS records,
@@ -241,7 +242,8 @@ enum OrderDiffSQL {
           count(*) FILTER (WHERE outcome = 'update' AND shipping_changed) AS shipping_changed,
           count(*) FILTER (WHERE outcome = 'update' AND items_changed) AS items_changed,
           count(*) FILTER (WHERE outcome = 'update' AND other_changed) AS other_changed,
-          (SELECT count(*) FROM orders WHERE source = $1) AS source_orders
+          -- Only the mirror guard needs it ($2): a scan of every order of the source.
+          CASE WHEN $2::boolean THEN (SELECT count(*) FROM orders WHERE source = $1) ELSE 0 END AS source_orders
         FROM stage_orders
         """
 
