@@ -1,76 +1,102 @@
 // swift-tools-version: 6.0
+// Linux only: the embedded cluster runs as `postgres` through runuser, sockets and file
+// descriptors are Glibc's. docs/architecture.md is the module map; ArchitectureTests keeps the
+// dependencies below equal to its table.
 import PackageDescription
 
 let package = Package(
     name: "orderflow",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "orderflow", targets: ["orderflow"]),
         .library(name: "PostgresClient", targets: ["PostgresClient"]),
-        .library(name: "PostgresTestSupport", targets: ["PostgresTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CLibPQ",
-            pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
-        ),
-        .systemLibrary(
-            name: "CZlib",
-            pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
-        ),
-        .systemLibrary(
-            name: "CLibDeflate",
-            pkgConfig: "libdeflate",
-            providers: [.apt(["libdeflate-dev"]), .brew(["libdeflate"])]
-        ),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
-        .target(name: "EmbeddedPostgres", dependencies: ["PostgresClient"]),
+        .target(name: "EmbeddedPostgres", dependencies: [
+            "PostgresClient",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .target(name: "OrderModel"),
         .target(name: "OrderStore", dependencies: ["OrderModel", "PostgresClient"]),
-        .target(name: "Feeds", dependencies: ["CZlib", "OrderModel"]),
-        .target(name: "Pipeline", dependencies: [
-            "Feeds", "OrderStore", "OrderModel", "PostgresClient",
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "Logging", package: "swift-log"),
+        .target(name: "Feeds", dependencies: [
+            "CZlib", "CLibDeflate",
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        .target(name: "Reports", dependencies: ["Pipeline", "Feeds", "OrderModel", "PostgresClient", "CLibDeflate"]),
+        .target(name: "RunSupport", dependencies: [
+            "PostgresClient",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .target(name: "DefinitionFile", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Pipeline", dependencies: [
+            "Feeds", "OrderStore", "OrderModel", "PostgresClient", "RunSupport", "DefinitionFile",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .target(name: "Export", dependencies: [
+            "Feeds", "OrderModel", "PostgresClient", "RunSupport", "DefinitionFile",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Reports", dependencies: [
+            "Pipeline", "Export", "Feeds", "RunSupport",
+            .product(name: "Mustache", package: "swift-mustache"),
+        ]),
+        .target(name: "SyntheticFeeds", dependencies: ["Feeds", "OrderModel"]),
         .target(name: "OrderAPI", dependencies: [
-            "OrderModel", "OrderStore", "PostgresClient", "Feeds", "Pipeline",
+            "OrderModel", "OrderStore", "PostgresClient", "Feeds", "RunSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
+        ], resources: [.embedInCode("openapi.yaml")]),
+        .target(name: "OrderflowTestSupport", dependencies: [
+            "EmbeddedPostgres", "PostgresClient", "OrderStore", "Feeds", "CZlib",
         ]),
-        .target(name: "PostgresTestSupport", dependencies: ["EmbeddedPostgres", "PostgresClient", "OrderStore"]),
         .executableTarget(name: "orderflow", dependencies: [
-            "PostgresClient", "EmbeddedPostgres", "OrderModel", "OrderStore", "Feeds", "Pipeline", "Reports", "OrderAPI",
+            "PostgresClient", "EmbeddedPostgres", "OrderModel", "OrderStore", "Feeds", "RunSupport",
+            "Pipeline", "Export", "Reports", "SyntheticFeeds", "OrderAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Fuzz targets (docs/fuzzing.md): libFuzzer with -DFUZZING, else a corpus replayer.
         .executableTarget(name: "orderflow-fuzz", dependencies: ["Feeds", "Pipeline", "OrderModel"]),
-        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "PostgresTestSupport"]),
-        .testTarget(name: "EmbeddedPostgresTests", dependencies: ["EmbeddedPostgres", "PostgresClient"]),
+
+        .testTarget(name: "ArchitectureTests"),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "OrderflowTestSupport"]),
+        .testTarget(name: "EmbeddedPostgresTests", dependencies: ["EmbeddedPostgres", "PostgresClient", "OrderflowTestSupport"]),
         .testTarget(name: "OrderModelTests", dependencies: ["OrderModel"]),
-        .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport"]),
-        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "CZlib"]),
-        .testTarget(name: "ExportTests", dependencies: ["Reports", "Pipeline", "Feeds", "OrderModel", "PostgresClient", "PostgresTestSupport", "CZlib"]),
+        .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "OrderModel", "PostgresClient", "OrderflowTestSupport"]),
+        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "OrderflowTestSupport"]),
+        .testTarget(name: "RunSupportTests", dependencies: [
+            "RunSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "ExportTests", dependencies: [
+            "Export", "Reports", "Pipeline", "Feeds", "RunSupport", "DefinitionFile", "OrderModel", "PostgresClient", "OrderflowTestSupport",
+        ]),
         .testTarget(name: "OrderAPITests", dependencies: [
-            "OrderAPI", "OrderStore", "OrderModel", "PostgresClient", "PostgresTestSupport", "Pipeline",
+            "OrderAPI", "OrderStore", "OrderModel", "PostgresClient", "OrderflowTestSupport", "Pipeline",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "Feeds", "OrderStore", "PostgresClient", "PostgresTestSupport", "EmbeddedPostgres"]),
+        .testTarget(name: "PipelineTests", dependencies: [
+            "Pipeline", "Reports", "Feeds", "RunSupport", "SyntheticFeeds", "DefinitionFile", "OrderModel", "OrderStore", "PostgresClient",
+            "OrderflowTestSupport", "EmbeddedPostgres",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

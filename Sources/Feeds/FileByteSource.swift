@@ -1,10 +1,4 @@
-#if canImport(Glibc)
 @preconcurrency import Glibc
-#elseif canImport(Musl)
-@preconcurrency import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Reads a file (or standard input for the path `-`) with POSIX `read`, closing it on deinit.
 public final class FileByteSource: ByteSource {
@@ -54,13 +48,7 @@ public final class FileByteSource: ByteSource {
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(FeedError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         while true {
-            #if canImport(Darwin)
-            let count = Darwin.read(descriptor, base, buffer.count)
-            #elseif canImport(Musl)
-            let count = Musl.read(descriptor, base, buffer.count)
-            #else
             let count = Glibc.read(descriptor, base, buffer.count)
-            #endif
             if count >= 0 {
                 offset += Int64(count)
                 return count

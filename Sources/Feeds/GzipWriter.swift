@@ -1,10 +1,4 @@
-#if canImport(Glibc)
 @preconcurrency import Glibc
-#elseif canImport(Musl)
-@preconcurrency import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CZlib
 
 /// Compresses bytes into a single gzip member and hands the output to a sink in chunks.

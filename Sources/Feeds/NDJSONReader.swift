@@ -1,10 +1,4 @@
-#if canImport(Glibc)
 @preconcurrency import Glibc
-#elseif canImport(Musl)
-@preconcurrency import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Splits a `ByteSource` into NDJSON lines (LF or CRLF), skipping blank and whitespace-only
 /// lines and a leading UTF-8 byte order mark, with memory bounded by `maxLineSize`.

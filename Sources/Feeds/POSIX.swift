@@ -1,10 +1,5 @@
-#if canImport(Glibc)
 @preconcurrency import Glibc
-#elseif canImport(Musl)
-@preconcurrency import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemPackage
 
 /// `strerror` text for an errno value, for error reasons a user can act on.
 func errnoDescription(_ code: Int32) -> String {
@@ -14,22 +9,11 @@ func errnoDescription(_ code: Int32) -> String {
 
 /// Writes all of `bytes` to a file descriptor, retrying short writes and EINTR.
 public func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, name: String) throws(FeedError) {
-    guard var base = bytes.baseAddress else { return }
-    var remaining = bytes.count
-    while remaining > 0 {
-        #if canImport(Darwin)
-        let written = Darwin.write(descriptor, base, remaining)
-        #elseif canImport(Musl)
-        let written = Musl.write(descriptor, base, remaining)
-        #else
-        let written = Glibc.write(descriptor, base, remaining)
-        #endif
-        if written < 0 {
-            let code = errno
-            if code == EINTR { continue }
-            throw FeedError(.io, source: name, reason: "write failed: \(errnoDescription(code))")
-        }
-        base += written
-        remaining -= written
+    do {
+        _ = try FileDescriptor(rawValue: descriptor).writeAll(bytes)
+    } catch let error as Errno {
+        throw FeedError(.io, source: name, reason: "write failed: \(error.description)")
+    } catch {
+        throw FeedError(.io, source: name, reason: "write failed: \(error)")
     }
 }

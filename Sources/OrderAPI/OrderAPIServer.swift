@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import OrderModel
-import Pipeline
 import PostgresClient
 
 /// Everything `orderflow serve` decides before the server starts.
@@ -96,7 +95,7 @@ struct HealthRoutes: Sendable {
         }
         router.get("/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"],
-                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+                     body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
         }
     }
 }

@@ -4,8 +4,8 @@ import HTTPTypes
 import Hummingbird
 import OrderModel
 import OrderStore
-import Pipeline
 import PostgresClient
+import RunSupport
 import Synchronization
 
 /// The `/orders` endpoints: parse and validate, run one repository call on the pool, render.
@@ -44,7 +44,7 @@ final class OrderRoutes: Sendable {
         let rendered = OrderJSON.render(order)
         let etag = OrderJSON.etag(order)
         let record = idempotencyKey.map {
-            OrderRepository.IdempotencyRecord(key: $0, requestHash: SHA256.hex(SHA256.hash(Array(body.canonical.utf8))),
+            OrderRepository.IdempotencyRecord(key: $0, requestHash: ContentHash.sha256Hex(body.canonical.utf8),
                                               responseBody: rendered, etag: etag)
         }
         let repository = repository
@@ -119,20 +119,22 @@ final class OrderRoutes: Sendable {
     }
 
     static func problem(_ error: OrderStoreError) -> APIProblem {
-        switch error {
+        switch error.code {
         case .notFound:
             return .notFound
         case .preconditionFailed:
             return APIProblem(.preconditionFailed, slug: "precondition-failed", title: "Precondition failed",
                               detail: "If-Match does not match the order's current ETag; read it again")
-        case let .illegalTransition(from, to):
+        case .illegalTransition:
             return APIProblem(.conflict, slug: "illegal-transition", title: "Illegal status transition",
-                              detail: error.description, extensions: [("from", from.rawValue), ("to", to.rawValue)])
+                              detail: error.description, extensions: [("from", error.from?.rawValue ?? ""), ("to", error.to?.rawValue ?? "")])
         case .duplicateExternalRef, .duplicateID:
             return APIProblem(.conflict, slug: "duplicate-order", title: "Duplicate order", detail: error.description)
         case .idempotencyKeyReused:
             return APIProblem(.unprocessableContent, slug: "idempotency-key-reused", title: "Idempotency key reused",
                               detail: error.description)
+        default:
+            return APIProblem(.conflict, slug: "order-not-changed", title: "Order not changed", detail: error.description)
         }
     }
 

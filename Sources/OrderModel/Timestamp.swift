@@ -1,3 +1,5 @@
+import Foundation
+
 /// An instant as microseconds since the Unix epoch, parsed from and printed as RFC 3339.
 ///
 /// Written for the formats we accept, byte by byte, because Foundation's formatters are far
@@ -131,5 +133,12 @@ public struct Timestamp: Hashable, Sendable, Comparable, CustomStringConvertible
         case 4, 6, 9, 11: return 30
         default: return 31
         }
+    }
+}
+
+extension Timestamp {
+    /// The current time.
+    public static var now: Timestamp {
+        Timestamp(microseconds: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()))
     }
 }

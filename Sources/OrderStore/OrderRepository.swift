@@ -311,27 +311,3 @@ public struct OrderCursor: Sendable, Hashable {
         self.init(createdAt: Timestamp(microseconds: micros), id: id)
     }
 }
-
-/// Why a single-order operation did not happen.
-public enum OrderStoreError: Error, Sendable, Equatable, CustomStringConvertible {
-    case notFound
-    /// The caller's precondition (`If-Match`) did not hold for the current order.
-    case preconditionFailed
-    case illegalTransition(from: OrderStatus, to: OrderStatus)
-    /// Another API order already has this `externalRef`.
-    case duplicateExternalRef
-    case duplicateID
-    /// The idempotency key was used before with a different request.
-    case idempotencyKeyReused
-
-    public var description: String {
-        switch self {
-        case .notFound: "order not found"
-        case .preconditionFailed: "the order changed since it was read"
-        case let .illegalTransition(from, to): "status cannot move from \(from.rawValue) to \(to.rawValue)"
-        case .duplicateExternalRef: "an order with this externalRef already exists"
-        case .duplicateID: "an order with this id already exists"
-        case .idempotencyKeyReused: "the idempotency key was already used with a different request"
-        }
-    }
-}

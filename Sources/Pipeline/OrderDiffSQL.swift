@@ -282,7 +282,7 @@ enum OrderDiffSQL {
         FROM stage_orders s
         WHERE o.id = s.target_id AND s.outcome = 'update'
           AND (s.status_changed OR s.shipping_changed OR s.other_changed OR s.items_changed)
-          AND o.updated_at = s.cur_updated_at -- unchanged since the diff (see OrderRun.applyStatements)
+          AND o.updated_at = s.cur_updated_at -- unchanged since the diff (see PipelineRun.applyStatements)
         """
 
     static let deleteChangedItems = """

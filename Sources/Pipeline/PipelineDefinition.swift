@@ -1,6 +1,6 @@
 import Foundation
 import OrderModel
-import Yams
+import DefinitionFile
 
 /// A pipeline file (`pipelines/*.yaml`): what to read, how to map it, and how careful to be.
 public struct PipelineDefinition: Sendable, Equatable {
@@ -61,10 +61,7 @@ public struct PipelineDefinition: Sendable, Equatable {
                                         "location", "description"]
 
     /// NDJSON key of a canonical field (`customer_id` → `customerId`).
-    public static func jsonKey(_ field: String) -> String {
-        let parts = field.split(separator: "_")
-        return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
-    }
+    public static func jsonKey(_ field: String) -> String { FieldName.jsonKey(field) }
 
     /// The feed's name for a canonical field, after the mapping.
     public func column(for field: String, format: Format) -> String {
@@ -84,20 +81,6 @@ public struct PipelineDefinition: Sendable, Equatable {
     }
 }
 
-/// A pipeline file that cannot be used, said with its file, key and what was expected.
-public struct PipelineDefinitionError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var file: String
-    public var key: String
-    public var expected: String
-    public var description: String { "\(file): \(key.isEmpty ? "(top level)" : key): expected \(expected)" }
-
-    public init(file: String, key: String, expected: String) {
-        self.file = file
-        self.key = key
-        self.expected = expected
-    }
-}
-
 extension PipelineDefinition {
     /// Reads and checks a pipeline file before any data is touched.
     public static func load(path: String) throws -> PipelineDefinition {
@@ -106,8 +89,8 @@ extension PipelineDefinition {
 
     /// Parses YAML text; every unknown key is an error (a typo must not be ignored silently).
     public static func parse(yaml: String, file: String = "<memory>") throws -> PipelineDefinition {
-        func fail(_ key: String, _ expected: String) -> PipelineDefinitionError {
-            PipelineDefinitionError(file: file, key: key, expected: expected)
+        func fail(_ key: String, _ expected: String) -> DefinitionError {
+            DefinitionError(file: file, key: key, expected: expected)
         }
         var reader = try YAMLMap.root(yaml: yaml, expected: "a mapping with name, kind, source, …", fail: fail)
         try reader.allowOnly(["name", "kind", "source", "input", "mapping", "mode", "enforce_transitions", "defaults", "guards", "description",
@@ -188,7 +171,7 @@ extension PipelineDefinition {
 
 extension PipelineDefinition {
     static func parseTracking(_ reader: inout YAMLMap, into def: inout PipelineDefinition,
-                              fail: (String, String) -> PipelineDefinitionError) throws {
+                              fail: (String, String) -> DefinitionError) throws {
         if def.mode != .upsert { throw fail("mode", "nothing (tracking runs never delete orders)") }
         if let carrier = try reader.string("carrier") {
             guard let name = Carrier.normalizedName(carrier) else { throw fail("carrier", "a carrier name") }
@@ -218,71 +201,5 @@ extension PipelineDefinition {
             guard !table.isEmpty else { throw fail("event_codes", "at least one code") }
             def.tracking.eventCodes = table
         }
-    }
-}
-
-/// Typed access to one YAML mapping, with the dotted key path for error messages.
-struct YAMLMap {
-    let map: [String: Any]
-    let path: String
-    let fail: (String, String) -> PipelineDefinitionError
-
-    func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
-
-    /// The text of a pipeline file, or why it cannot be read.
-    static func text(ofFile path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PipelineDefinitionError(file: path, key: "", expected: "a readable YAML file")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw PipelineDefinitionError(file: path, key: "", expected: "UTF-8 text")
-        }
-        return text
-    }
-
-    /// The top-level mapping of a pipeline file's YAML; `expected` says what it should hold.
-    static func root(yaml: String, expected: String, fail: @escaping (String, String) -> PipelineDefinitionError) throws -> YAMLMap {
-        let loaded: Any?
-        do {
-            loaded = try Yams.load(yaml: yaml)
-        } catch {
-            throw fail("", "valid YAML (\(error))")
-        }
-        guard let root = loaded as? [String: Any] else { throw fail("", expected) }
-        return YAMLMap(map: root, path: "", fail: fail)
-    }
-
-    mutating func allowOnly(_ keys: Set<String>) throws {
-        if let unknown = map.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw fail(key(unknown), "one of the known keys (\(keys.sorted().joined(separator: ", ")))")
-        }
-    }
-
-    func string(_ k: String, required: Bool = false) throws -> String? {
-        guard let v = map[k] else {
-            if required { throw fail(key(k), "a value (it is required)") }
-            return nil
-        }
-        if let s = v as? String { return s }
-        if let i = v as? Int { return String(i) }
-        throw fail(key(k), "text")
-    }
-
-    func int(_ k: String) throws -> Int? {
-        guard let v = map[k] else { return nil }
-        guard let i = v as? Int, i > 0 else { throw fail(key(k), "a positive whole number") }
-        return i
-    }
-
-    func bool(_ k: String) throws -> Bool? {
-        guard let v = map[k] else { return nil }
-        guard let b = v as? Bool else { throw fail(key(k), "true or false") }
-        return b
-    }
-
-    func child(_ k: String) throws -> YAMLMap? {
-        guard let v = map[k] else { return nil }
-        guard let m = v as? [String: Any] else { throw fail(key(k), "a mapping") }
-        return YAMLMap(map: m, path: key(k), fail: fail)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RunSupport
 
 /// Everything a run did or would do: written as report.json, rendered as report.md, and
 /// stored in `import_runs.report`.
@@ -14,32 +15,8 @@ public struct RunReport: Codable, Sendable {
         public var format: String
     }
 
-    public struct Stage: Codable, Sendable {
-        public var name: String
-        public var seconds: Double
-        public var rows: Int
-        public var rowsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
-
-        enum CodingKeys: String, CodingKey { case name, seconds, rows, rowsPerSecond }
-        public init(name: String, seconds: Double, rows: Int) {
-            self.name = name
-            self.seconds = seconds
-            self.rows = rows
-        }
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            name = try c.decode(String.self, forKey: .name)
-            seconds = try c.decode(Double.self, forKey: .seconds)
-            rows = try c.decode(Int.self, forKey: .rows)
-        }
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(name, forKey: .name)
-            try c.encode((seconds * 1000).rounded() / 1000, forKey: .seconds)
-            try c.encode(rows, forKey: .rows)
-            try c.encode(rowsPerSecond.rounded(), forKey: .rowsPerSecond)
-        }
-    }
+    /// One timed stage (shared with the export report).
+    public typealias Stage = StageTiming
 
     /// Counts that must reconcile: records = accepted + rejected; orders = created + updated +
     /// unchanged + deleted + rejected.

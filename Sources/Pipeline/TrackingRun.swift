@@ -1,10 +1,11 @@
 import Foundation
 import OrderModel
 import PostgresClient
+import RunSupport
 
 /// The tracking stages of a run (`kind: tracking`): the same read → stage → diff → apply path
 /// as orders, with the event reader and the event diff.
-extension OrderRun {
+extension PipelineRun {
     /// Reads the event feeds into `stage_events`, matches them to orders, picks each order's
     /// winning event, and fills the report's counts.
     func stageAndDiffTracking(_ conn: PostgresConnection, inputs: [String], clock: StageClock, report: inout RunReport) throws {

@@ -1,3 +1,4 @@
+import Export
 import Feeds
 import Foundation
 import Pipeline

@@ -3,8 +3,11 @@ import Feeds
 import Foundation
 import OrderStore
 import Pipeline
+import SyntheticFeeds
 import PostgresClient
+import Export
 import Reports
+import RunSupport
 
 /// The finance export against its floor: `psql \copy (the same query) to program 'gzip -6'`.
 struct ExportBench: ParsableCommand {
@@ -119,15 +122,8 @@ struct ExportBench: ParsableCommand {
     }
 
     func decompressedDigest(_ path: String) throws -> String {
-        var hasher = SHA256()
         let decoder = try GzipDecoder(path: path, limits: .unlimited)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try decoder.read(into: $0) }
-            if n == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        }
-        return SHA256.hex(hasher.finalize())
+        return try ContentHash.sha256Hex { try decoder.read(into: $0) }
     }
 
     func fileSize(_ path: String) -> Int {

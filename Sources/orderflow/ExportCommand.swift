@@ -3,7 +3,9 @@ import Foundation
 import OrderModel
 import Pipeline
 import PostgresClient
+import Export
 import Reports
+import RunSupport
 
 extension ExportDefinition.Dataset: ExpressibleByArgument {}
 extension ExportDefinition.TimeField: ExpressibleByArgument {}
@@ -51,7 +53,7 @@ struct ExportCommand: ParsableCommand {
         let exportId = RunCommand.makeRunId(definition.name)
         let path = output == "-" ? nil : output
         let directory = URL(fileURLWithPath: reportDir ?? path.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? "reports/\(exportId)")
-        let cancellation = ExportCancellation()
+        let cancellation = Cancellation()
         let trap = SignalTrap([SIGINT, SIGTERM]) { signal in
             note("orderflow: \(signal == SIGINT ? "SIGINT" : "SIGTERM"): cancelling the export…")
             cancellation.cancel(reason: "cancelled by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); no file was written")

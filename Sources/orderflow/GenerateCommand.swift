@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import SyntheticFeeds
 
 /// `orderflow generate`: synthetic feeds for demos, tests and benchmarks.
 struct GenerateCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OrderStore
 import Pipeline
+import SyntheticFeeds
 import PostgresClient
 
 /// The orders pipeline against its floor: `psql` COPY of the same final rows into the same schema.

@@ -4,6 +4,7 @@ import OrderModel
 import Pipeline
 import PostgresClient
 import Reports
+import RunSupport
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,7 +52,7 @@ struct RunCommand: ParsableCommand {
         }
         let runId = makeRunId(definition.name)
         var options = options
-        let cancellation = RunCancellation()
+        let cancellation = Cancellation()
         options.cancellation = cancellation
         // SIGINT (Ctrl-C) and SIGTERM (a scheduler stopping the job) roll the run back cleanly.
         let trap = SignalTrap([SIGINT, SIGTERM]) { signal in
@@ -64,7 +65,7 @@ struct RunCommand: ParsableCommand {
         }
         defer { trap.restore() }
         let directory = URL(fileURLWithPath: reportDir ?? "reports/\(runId)")
-        let run = OrderRun(definition: definition, inputs: inputs, options: options)
+        let run = PipelineRun(definition: definition, inputs: inputs, options: options)
         var target = "(not connected)"
         func failed(_ message: String, outcome: RunReport.Outcome = .failed) {
             var report = RunReport(runId: runId, pipeline: definition.name, pipelineFile: definition.file, kind: definition.kind.rawValue,
@@ -84,24 +85,25 @@ struct RunCommand: ParsableCommand {
             printSummary(report, directory: directory)
             return 0
         } catch let error as RunError {
-            switch error {
-            case .guardExceeded(let message):
+            let message = error.message
+            switch error.code {
+            case .guardExceeded:
                 note("aborted: \(message)")
                 note("report: \(directory.path)/report.md")
                 return Exit.guardAborted.rawValue
-            case .configuration(let message):
+            case .configuration:
                 failed(message)
                 note("error: \(message)")
                 return Exit.usage.rawValue
-            case .cancelled(let message):
+            case .cancelled:
                 failed(message, outcome: .cancelled)
                 note("orderflow: \(message); report: \(directory.path)/report.md")
                 return Exit.failed.rawValue
-            case .reconciliation(let message):
+            case .reconciliation:
                 failed(message)
                 note("error: counts do not reconcile, nothing applied: \(message)")
                 return Exit.failed.rawValue
-            case .concurrentChange(let message):
+            default:
                 failed(message)
                 note("error: \(message)")
                 return Exit.failed.rawValue
@@ -146,67 +148,5 @@ struct RunCommand: ParsableCommand {
         let compact = t.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "").replacingOccurrences(of: ".", with: "")
         let safe = pipeline.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
         return "\(compact)-\(String(safe))-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
-    }
-}
-
-struct RunsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "runs", abstract: "Past import runs, from the database.")
-    @OptionGroup var db: DatabaseOptions
-    @Argument(help: "A run id: print its stored report.") var id: Int64?
-    @Option(help: "How many runs to list.") var limit = 20
-
-    func run() throws {
-        try failing {
-            let conn = try db.connect()
-            if let id {
-                guard let row = try conn.query("SELECT report::text AS report FROM import_runs WHERE id = \(id)").first else {
-                    note("no import run \(id)")
-                    throw Exit.failed
-                }
-                print(row["report"] ?? "null")
-                return
-            }
-            let rows = try conn.query("""
-                SELECT id, pipeline, status, started_at, input_name, counts->>'created' AS created, counts->>'updated' AS updated,
-                       counts->>'deleted' AS deleted, counts->>'mirrorDeleted' AS mirror, counts->>'recordsRejected' AS rejected
-                FROM import_runs ORDER BY id DESC LIMIT \(limit)
-                """)
-            if rows.count == 0 { print("no import runs yet"); return }
-            print("id    started                    pipeline              status    created  updated  deleted  rejected  input")
-            for r in rows {
-                let deleted = (Int(r["deleted"] ?? "") ?? 0) + (Int(r["mirror"] ?? "") ?? 0)
-                print([pad(r["id"], 5), pad(r["started_at"].flatMap { Timestamp(rfc3339: $0)?.description }, 26), pad(r["pipeline"], 21),
-                       pad(r["status"], 9), pad(r["created"], 8), pad(r["updated"], 8), pad(String(deleted), 8), pad(r["rejected"], 9),
-                       r["input_name"] ?? ""].joined(separator: " "))
-            }
-        }
-    }
-
-    func pad(_ s: String?, _ n: Int) -> String {
-        let s = s ?? "-"
-        return s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
-    }
-}
-
-/// Turns signals into a callback on a dispatch queue instead of killing the process.
-final class SignalTrap {
-    private let signals: [Int32]
-    private var sources: [any DispatchSourceSignal] = []
-
-    init(_ signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
-        self.signals = signals
-        for sig in signals {
-            signal(sig, SIG_IGN) // the dispatch source sees it; the default action must not run
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { handler(sig) }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    /// Back to the default behaviour (a second Ctrl-C after the run ends kills as usual).
-    func restore() {
-        sources.forEach { $0.cancel() }
-        for sig in signals { signal(sig, SIG_DFL) }
     }
 }

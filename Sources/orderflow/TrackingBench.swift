@@ -3,6 +3,7 @@ import Foundation
 import OrderModel
 import OrderStore
 import Pipeline
+import SyntheticFeeds
 import PostgresClient
 
 /// The tracking pipeline against its floor: psql COPY of the events into a temp table plus one

@@ -1,4 +1,7 @@
+import Export
 import Foundation
+import RunSupport
+import DefinitionFile
 import Pipeline
 import Testing
 
@@ -17,7 +20,7 @@ import Testing
             do {
                 _ = try ExportDefinition.parse(yaml: yaml, file: "x.yaml")
                 return nil
-            } catch let e as PipelineDefinitionError {
+            } catch let e as DefinitionError {
                 return e.key
             } catch {
                 return "?"

@@ -1,6 +1,8 @@
 import Foundation
+import RunSupport
 import Pipeline
 import PostgresClient
+import Export
 import Reports
 import Testing
 

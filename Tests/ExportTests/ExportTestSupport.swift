@@ -1,9 +1,11 @@
 import Feeds
 import Foundation
+import RunSupport
 import OrderModel
 import Pipeline
 import PostgresClient
-import PostgresTestSupport
+import OrderflowTestSupport
+import Export
 import Reports
 
 /// A fresh migrated database, a scratch directory, and helpers to fill and export it.
@@ -48,7 +50,7 @@ struct ExportFixture {
         var options = RunOptions()
         options.force = true
         let reportDir = reportDir ?? dir.appendingPathComponent("run-\(UInt32.random(in: 0...UInt32.max))")
-        return try OrderRun(definition: def, inputs: [input], options: options).run(on: connection ?? conn, runId: "test") { report, rejects in
+        return try PipelineRun(definition: def, inputs: [input], options: options).run(on: connection ?? conn, runId: "test") { report, rejects in
             try ReportWriter(directory: reportDir).write(report, rejects: rejects, definition: def, inputs: [input])
         }
     }

@@ -1,9 +1,12 @@
 import Feeds
 import Foundation
+import RunSupport
 import OrderModel
 import Pipeline
+import SyntheticFeeds
 import PostgresClient
-import PostgresTestSupport
+import OrderflowTestSupport
+import Export
 import Reports
 import Testing
 
@@ -76,7 +79,7 @@ struct ExportTests {
         #expect(s.byDay.map { "\($0.day)/\($0.currency)/\($0.total)" } == ["2026-10-01/EUR/39.98", "2026-10-01/USD/0.50", "2026-10-02/EUR/1000000.01"])
         #expect(s.totalsByCurrency == ["EUR": "1000039.99", "USD": "0.50"])
         #expect(report.output?.rows == 3)
-        #expect(report.output?.sha256 == SHA256.hex(SHA256.hash(try f.bytes("orders.csv"))))
+        #expect(report.output?.sha256 == ContentHash.sha256Hex(try f.bytes("orders.csv")))
         // report.json, report.md and report.html beside the export.
         #expect(try f.files().contains("report.json") && f.files().contains("report.md") && f.files().contains("report.html"))
     }
@@ -179,7 +182,7 @@ struct ExportTests {
         #expect(zcat.status == 0, "\(zcat.error)")
         #expect(zcat.output == (try f.bytes("lines.csv")))
         #expect(Array(zcat.output.prefix(3)) == [0xEF, 0xBB, 0xBF])
-        #expect(report.output?.sha256 == SHA256.hex(SHA256.hash(try f.bytes("lines.csv.gz"))))
+        #expect(report.output?.sha256 == ContentHash.sha256Hex(try f.bytes("lines.csv.gz")))
         #expect(report.output?.rows == Int(try f.scalar("SELECT count(*) FROM order_items") ?? ""))
     }
 
@@ -188,7 +191,7 @@ struct ExportTests {
         try f.importFeed(String(decoding: try OrderFeedGenerator(orders: 3000, seed: 9).bytes(.csv), as: UTF8.self))
         let before = try f.files()
         // Cancelled mid-stream, after the first buffers have been written to the temp file.
-        let cancellation = ExportCancellation()
+        let cancellation = Cancellation()
         var progressCalls = 0
         let error = #expect(throws: ExportError.self) {
             _ = try f.export(Self.definition(.lines, .csv, gzip: true), to: "cancelled.csv.gz", chunkSize: 4096) { e in

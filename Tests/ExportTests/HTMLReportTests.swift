@@ -1,6 +1,9 @@
 import CZlib
 import Foundation
+import RunSupport
 import Pipeline
+import SyntheticFeeds
+import Export
 import Reports
 import Testing
 

@@ -2,7 +2,7 @@ import Foundation
 import OrderStore
 import Pipeline
 import PostgresClient
-import PostgresTestSupport
+import OrderflowTestSupport
 import Synchronization
 import Testing
 
@@ -25,7 +25,7 @@ struct APIDuringImportTests {
         let definition = try PipelineDefinition.parse(yaml: "name: bulk\nkind: orders\nsource: legacy\nguards:\n  max_rejects: 100\n")
         var options = RunOptions()
         options.force = true
-        return try OrderRun(definition: definition, inputs: [path], options: options)
+        return try PipelineRun(definition: definition, inputs: [path], options: options)
             .run(on: try PostgresConnection(url), runId: "bulk") { report, _ in report }
     }
 

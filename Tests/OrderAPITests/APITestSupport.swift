@@ -6,7 +6,7 @@ import Logging
 import OrderAPI
 import OrderModel
 import PostgresClient
-import PostgresTestSupport
+import OrderflowTestSupport
 import Synchronization
 import Testing
 

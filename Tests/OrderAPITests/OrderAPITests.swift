@@ -5,7 +5,7 @@ import HummingbirdTesting
 import OrderAPI
 import OrderModel
 import PostgresClient
-import PostgresTestSupport
+import OrderflowTestSupport
 import Testing
 
 @Suite struct OrderAPITests {

@@ -1,7 +1,7 @@
 import OrderModel
 import OrderStore
 import PostgresClient
-import PostgresTestSupport
+import OrderflowTestSupport
 import Testing
 
 @Suite struct MigratorTests {

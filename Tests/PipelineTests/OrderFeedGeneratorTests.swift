@@ -2,6 +2,7 @@ import Feeds
 import Foundation
 import OrderModel
 import Pipeline
+import SyntheticFeeds
 import Testing
 
 /// An order as a feed describes it, in text, so CSV and NDJSON can be compared field by field.

@@ -1,5 +1,6 @@
 import Foundation
 import OrderModel
+import DefinitionFile
 import Pipeline
 import PostgresClient
 import Reports
@@ -283,13 +284,13 @@ struct OrderRunTests {
     }
 
     @Test func wrongPipelineDefinitionsSayFileKeyAndExpectation() throws {
-        #expect(throws: PipelineDefinitionError(file: "p.yaml", key: "mode", expected: "upsert or mirror")) {
+        #expect(throws: DefinitionError(file: "p.yaml", key: "mode", expected: "upsert or mirror")) {
             try PipelineDefinition.parse(yaml: "name: x\nkind: orders\nsource: s\nmode: sometimes\n", file: "p.yaml")
         }
-        #expect(throws: PipelineDefinitionError.self) { try PipelineDefinition.parse(yaml: "name: x\nkind: orders\nsource: s\nguard:\n  max_rejects: 1\n") }
-        #expect(throws: PipelineDefinitionError.self) { try PipelineDefinition.parse(yaml: "name: x\nkind: orders\nsource: s\nguards:\n  max_rejects: lots\n") }
-        #expect(throws: PipelineDefinitionError.self) { try PipelineDefinition.parse(yaml: "name: x\nkind: orders\nsource: s\nmapping:\n  colour: C\n") }
-        #expect(throws: PipelineDefinitionError.self) { try PipelineDefinition.parse(yaml: "name: x\nkind: orders\n") }
+        #expect(throws: DefinitionError.self) { try PipelineDefinition.parse(yaml: "name: x\nkind: orders\nsource: s\nguard:\n  max_rejects: 1\n") }
+        #expect(throws: DefinitionError.self) { try PipelineDefinition.parse(yaml: "name: x\nkind: orders\nsource: s\nguards:\n  max_rejects: lots\n") }
+        #expect(throws: DefinitionError.self) { try PipelineDefinition.parse(yaml: "name: x\nkind: orders\nsource: s\nmapping:\n  colour: C\n") }
+        #expect(throws: DefinitionError.self) { try PipelineDefinition.parse(yaml: "name: x\nkind: orders\n") }
         let ok = try PipelineDefinition.parse(yaml: "name: x\nkind: orders\nsource: s\nguards:\n  max_rejects: \"2.5%\"\n  max_delete_ratio: 10%\nmapping:\n  external_ref: OrderNo\n")
         #expect(ok.guards.maxRejects == .percent(2.5))
         #expect(ok.guards.maxDeleteRatio == 0.1)
@@ -299,7 +300,7 @@ struct OrderRunTests {
 
     @Test func trackingPipelineKeysAreCheckedBeforeAnyDataIsRead() throws {
         func fails(_ yaml: String, key: String) {
-            let error = #expect(throws: PipelineDefinitionError.self) {
+            let error = #expect(throws: DefinitionError.self) {
                 try PipelineDefinition.parse(yaml: "name: t\nkind: tracking\nsource: s\n" + yaml, file: "t.yaml")
             }
             #expect(error?.key == key)
@@ -310,7 +311,7 @@ struct OrderRunTests {
         fails("event_time:\n  format: YYYYMMDD HHmmss\n", key: "event_time.format")
         fails("mode: mirror\n", key: "mode")
         fails("mapping:\n  customer_id: Cust\n", key: "mapping.customer_id")
-        #expect(throws: PipelineDefinitionError.self) {
+        #expect(throws: DefinitionError.self) {
             try PipelineDefinition.parse(yaml: "name: o\nkind: orders\nsource: s\nevent_codes:\n  X: Delivered\n")
         }
         let ok = try PipelineDefinition.parse(yaml: """

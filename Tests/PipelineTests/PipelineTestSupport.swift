@@ -1,7 +1,7 @@
 import Foundation
 import Pipeline
 import PostgresClient
-import PostgresTestSupport
+import OrderflowTestSupport
 import Reports
 
 /// A fresh migrated database plus helpers to run pipelines over feeds written in the test.
@@ -53,7 +53,7 @@ struct PipelineFixture {
         options.force = force
         options.chunkSize = 4096 // many chunks even for small feeds: exercises the hand-off
         let reportDir = dir.appendingPathComponent("report-\(UInt32.random(in: 0...UInt32.max))")
-        return try OrderRun(definition: def, inputs: inputs, options: options).run(on: conn, runId: "test") { report, rejects in
+        return try PipelineRun(definition: def, inputs: inputs, options: options).run(on: conn, runId: "test") { report, rejects in
             let written = try ReportWriter(directory: reportDir).write(report, rejects: rejects, definition: def, inputs: inputs)
             lastReport.value = written
             return written

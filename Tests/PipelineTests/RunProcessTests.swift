@@ -170,7 +170,7 @@ struct RunProcessTests {
         options.force = true
         struct DiskFull: Error {}
         #expect(throws: DiskFull.self) {
-            try OrderRun(definition: try f.definition(), inputs: [try f.file("o.csv", OrderRunTests.feed)], options: options)
+            try PipelineRun(definition: try f.definition(), inputs: [try f.file("o.csv", OrderRunTests.feed)], options: options)
                 .run(on: f.conn, runId: "t") { _, _ in throw DiskFull() }
         }
         #expect(try f.fingerprint() == before)
@@ -180,17 +180,17 @@ struct RunProcessTests {
     @Test func aSecondRunWaitsForTheLockThenGivesUpClearly() throws {
         let f = try PipelineFixture()
         let holder = try PostgresConnection(f.url)
-        try holder.query("SELECT pg_advisory_lock(\(OrderRun.lockKey))")
+        try holder.query("SELECT pg_advisory_lock(\(PipelineRun.lockKey))")
         var options = RunOptions()
         options.lockTimeoutSeconds = 1
         let started = Date()
         let error = try #require(throws: RunError.self) {
-            try OrderRun(definition: try f.definition(), inputs: [try f.file("o.csv", OrderRunTests.feed)], options: options)
+            try PipelineRun(definition: try f.definition(), inputs: [try f.file("o.csv", OrderRunTests.feed)], options: options)
                 .run(on: f.conn, runId: "t") { report, _ in report }
         }
         #expect("\(error)".contains("lock"))
         #expect(Date().timeIntervalSince(started) >= 1)
-        try holder.query("SELECT pg_advisory_unlock(\(OrderRun.lockKey))")
+        try holder.query("SELECT pg_advisory_unlock(\(PipelineRun.lockKey))")
         #expect(try f.int("SELECT count(*) FROM orders") == 0)
         // Once the lock is free the same run goes through.
         #expect(try f.run(try f.definition(), [try f.file("o2.csv", OrderRunTests.feed)]).counts.created == 3)
@@ -217,7 +217,7 @@ struct RunProcessTests {
                     let conn = try PostgresConnection(urlA)
                     var options = RunOptions()
                     options.force = true
-                    _ = try OrderRun(definition: def, inputs: [input], options: options).run(on: conn, runId: "t") { report, _ in report }
+                    _ = try PipelineRun(definition: def, inputs: [input], options: options).run(on: conn, runId: "t") { report, _ in report }
                     results.add(nil)
                 } catch {
                     results.add("\(error)")

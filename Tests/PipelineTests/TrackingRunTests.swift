@@ -1,6 +1,7 @@
 import Foundation
 import OrderModel
 import Pipeline
+import SyntheticFeeds
 import PostgresClient
 import Reports
 import Testing
@@ -266,7 +267,7 @@ struct ConcurrentWriterTests {
         options.force = true
         let url = f.url
         options.beforeApply = { try PostgresConnection(url).execute(sql) }
-        return try OrderRun(definition: def, inputs: [input], options: options).run(on: f.conn, runId: "concurrent") { report, _ in report }
+        return try PipelineRun(definition: def, inputs: [input], options: options).run(on: f.conn, runId: "concurrent") { report, _ in report }
     }
 
     @Test func anOrdersRunDoesNotOverwriteAConcurrentStatusChange() throws {

@@ -1,6 +1,6 @@
 import Foundation
 import PostgresClient
-import PostgresTestSupport
+import OrderflowTestSupport
 import Testing
 
 @Suite("COPY in and out")

@@ -1,6 +1,6 @@
 import Foundation
 import PostgresClient
-import PostgresTestSupport
+import OrderflowTestSupport
 import Testing
 
 @Suite("PostgresConnection against a real server")

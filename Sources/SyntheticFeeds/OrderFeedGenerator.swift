@@ -1,10 +1,4 @@
-#if canImport(Glibc)
 @preconcurrency import Glibc
-#elseif canImport(Musl)
-@preconcurrency import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Feeds
 import OrderModel
 
@@ -240,7 +234,7 @@ public struct OrderFeedGenerator: Sendable {
         while order.items.count < count {
             let product = random.below(Self.catalogSize)
             if order.items.contains(where: { $0.product == product }) { continue }
-            order.items.append(LineItem(product: product, quantity: Self.pick(Self.quantityWeights, &random), priceCents: price(of: product)))
+            order.items.append(GeneratedLine(product: product, quantity: Self.pick(Self.quantityWeights, &random), priceCents: price(of: product)))
         }
     }
 
@@ -276,7 +270,7 @@ public struct OrderFeedGenerator: Sendable {
         default:
             var product = random.below(Self.catalogSize)
             while order.items.contains(where: { $0.product == product }) { product = (product + 1) % Self.catalogSize }
-            order.items.append(LineItem(product: product, quantity: 1, priceCents: price(of: product)))
+            order.items.append(GeneratedLine(product: product, quantity: 1, priceCents: price(of: product)))
         }
     }
 
@@ -349,10 +343,10 @@ struct GeneratedOrder {
     var hasTracking = false
     // Bumped when a snapshot relabels the parcel, so its number changes.
     var trackingVersion = 0
-    var items: [LineItem] = []
+    var items: [GeneratedLine] = []
 }
 
-struct LineItem {
+struct GeneratedLine {
     var product: Int
     var quantity: Int
     var priceCents: Int64
@@ -532,13 +526,13 @@ final class OutputBuffer {
         decimal(unique, width: 9)
     }
 
-    func unitPrice(_ item: LineItem) {
+    func unitPrice(_ item: GeneratedLine) {
         decimal(Int(item.priceCents / 100))
         byte(UInt8(ascii: "."))
         decimal(Int(item.priceCents % 100), width: 2)
     }
 
-    func productId(_ item: LineItem) {
+    func productId(_ item: GeneratedLine) {
         append("SKU-")
         decimal(10_001 + item.product, width: 5)
     }

@@ -1,7 +1,7 @@
 import Foundation
 import OrderModel
-import Pipeline
 import PostgresClient
+import RunSupport
 
 /// An export: `COPY (…) TO STDOUT` streamed through a compressor thread into a file that
 /// appears only when complete, with its summary built from the same rows on the way.
@@ -13,7 +13,7 @@ public struct FinanceExport {
     /// A deep queue lets PostgreSQL run ahead while the compressor is descheduled on a busy
     /// machine, and the compressor catch up while the server is: 16 MiB, well inside the budget.
     public var buffersInFlight = 16
-    public var cancellation: ExportCancellation?
+    public var cancellation: Cancellation?
     /// Called on the exporting thread with the rows so far, once per buffer handed on.
     public var progress: ((Int) -> Void)?
     /// The current time, for periods relative to it (`previous_month`).
@@ -28,13 +28,7 @@ public struct FinanceExport {
     public func run(on conn: PostgresConnection, output: String?, exportId: String) throws -> ExportReport {
         try definition.validate()
         var report = ExportReport(exportId: exportId, definition: definition, database: conn.target, startedAt: Timestamp.now.description)
-        var stages: [RunReport.Stage] = []
-        func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let value = try body()
-            stages.append(RunReport.Stage(name: name, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, rows: 0))
-            return value
-        }
+        let clock = StageClock()
 
         // One snapshot for the whole export; read-only, so it never blocks or is blocked by runs.
         try conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -48,7 +42,7 @@ public struct FinanceExport {
             report.period.from = from?.description
             report.period.to = to?.description
         }
-        let (fromInstant, toInstant) = try measure("resolve period") {
+        let (fromInstant, toInstant) = try clock.measure("resolve period") {
             try (resolve(from, conn: conn), resolve(to, conn: conn))
         }
         report.period.fromInstant = fromInstant
@@ -66,12 +60,20 @@ public struct FinanceExport {
 
         let destination = try ExportDestination(path: output)
         defer { destination.abort() }
-        let pipe = BufferPipe(capacity: buffersInFlight)
-        let writer = ExportWriterThread(pipe: pipe, destination: destination, gzip: definition.gzip)
-        writer.start()
+        let channel = BoundedChannel<[UInt8]>(capacity: buffersInFlight)
+        let writer = ExportWriter.start(channel: channel, destination: destination, gzip: definition.gzip)
+        func nextBuffer() -> [UInt8] {
+            guard var b = channel.spare() else {
+                var fresh = [UInt8]()
+                fresh.reserveCapacity(chunkSize + 65_536)
+                return fresh
+            }
+            b.removeAll(keepingCapacity: true)
+            return b
+        }
 
         let streamStart = DispatchTime.now().uptimeNanoseconds
-        var buffer = pipe.recycled(capacity: chunkSize + 65_536)
+        var buffer = nextBuffer()
         if definition.bom && definition.format == .csv { buffer.append(contentsOf: [0xEF, 0xBB, 0xBF]) }
         let copied: Int
         do {
@@ -80,29 +82,28 @@ public struct FinanceExport {
                 try summary.add(row: row)
                 if buffer.count >= chunkSize {
                     if let reason = cancellation?.requested { throw ExportError(.cancelled, reason) }
-                    try pipe.send(buffer)
-                    buffer = pipe.recycled(capacity: chunkSize + 65_536)
+                    try channel.send(buffer)
+                    buffer = nextBuffer()
                     progress?(summary.rowCount)
                 }
             }
-            try pipe.send(buffer)
-            pipe.finish()
+            try channel.send(buffer)
+            channel.finish()
         } catch {
-            pipe.fail(error)
+            channel.finish(error: error)
             _ = writer.wait()
             if let reason = cancellation?.requested { throw ExportError(.cancelled, reason) }
             throw error
         }
-        let written = writer.wait()
-        if let error = written.error { throw error }
+        let written = try writer.wait().get()
         if let reason = cancellation?.requested { throw ExportError(.cancelled, reason) }
         let result = summary.summary()
         guard result.rows == copied else {
             throw ExportError(.unexpectedRow, "the server sent \(copied) rows but \(result.rows) were read")
         }
         let streamSeconds = Double(DispatchTime.now().uptimeNanoseconds - streamStart) / 1e9
-        stages.append(RunReport.Stage(name: definition.gzip ? "copy out + gzip" : "copy out", seconds: streamSeconds, rows: copied))
-        try measure("sync + rename") { try destination.commit() }
+        clock.record(definition.gzip ? "copy out + gzip" : "copy out", seconds: streamSeconds, rows: copied)
+        try clock.measure("sync + rename") { try destination.commit() }
         try conn.execute("COMMIT")
 
         report.outcome = .exported
@@ -110,7 +111,7 @@ public struct FinanceExport {
                                             bom: definition.bom, spreadsheetSafe: definition.format == .csv, rows: copied,
                                             bytes: written.bytes, sha256: written.sha256)
         report.summary = result
-        report.stages = stages
+        report.stages = clock.stages
         report.finishedAt = Timestamp.now.description
         return report
     }

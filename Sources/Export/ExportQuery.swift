@@ -1,4 +1,5 @@
-import Pipeline
+import DefinitionFile
+import RunSupport
 
 /// The SQL of one export: a `COPY (SELECT …) TO STDOUT` whose values come from transaction
 /// settings (`current_setting`), because COPY cannot take bind parameters. The settings are set
@@ -12,7 +13,7 @@ public struct ExportQuery: Sendable {
         var csvSQL: String?
         /// Free text a spreadsheet could read as a formula (neutralized in CSV).
         let isText: Bool
-        public var jsonKey: String { PipelineDefinition.jsonKey(name) }
+        public var jsonKey: String { FieldName.jsonKey(name) }
     }
 
     public let definition: ExportDefinition

@@ -1,9 +1,10 @@
+import Crypto
 import Foundation
-import Pipeline
+import RunSupport
 import Testing
 
 private func sha256Hex(_ bytes: [UInt8]) -> String {
-    SHA256.hex(SHA256.hash(bytes))
+    ContentHash.sha256Hex(bytes)
 }
 
 /// Pseudo-random but reproducible bytes, so failures can be replayed.
@@ -15,6 +16,8 @@ private func testBytes(count: Int, seed: UInt64 = 0x5EED) -> [UInt8] {
     }
 }
 
+/// Test vectors for the digests every report and ledger stores (kept from the hand-written
+/// SHA-256 that swift-crypto replaced).
 @Suite("SHA256")
 struct SHA256Tests {
     // FIPS 180-4 examples (NIST CSRC "Examples with intermediate values", SHA-256).
@@ -29,8 +32,8 @@ struct SHA256Tests {
     func vectors(message: String, expected: String) {
         #expect(sha256Hex(Array(message.utf8)) == expected)
         var hasher = SHA256()
-        hasher.update(message)
-        #expect(SHA256.hex(hasher.finalize()) == expected)
+        hasher.update(data: Array(message.utf8))
+        #expect(ContentHash.hex(hasher.finalize()) == expected)
     }
 
     @Test("one million 'a', fed in uneven pieces")
@@ -43,20 +46,20 @@ struct SHA256Tests {
         var step = 1
         while offset < message.count {
             let end = min(message.count, offset + step)
-            message[offset..<end].withUnsafeBytes { hasher.update($0) }
+            message[offset..<end].withUnsafeBytes { hasher.update(bufferPointer: $0) }
             offset = end
             step = step * 3 % 1_001 + 1
         }
-        #expect(SHA256.hex(hasher.finalize()) == expected)
+        #expect(ContentHash.hex(hasher.finalize()) == expected)
     }
 
     @Test("chunked updates give the one-shot digest", arguments: [1, 2, 3, 7, 55, 56, 63, 64, 65, 127, 128, 1000, 4096])
     func chunked(chunkSize: Int) {
         let message = testBytes(count: 10_007)
-        let expected = SHA256.hash(message)
+        let expected = SHA256.hash(data: message)
         var hasher = SHA256()
         for start in stride(from: 0, to: message.count, by: chunkSize) {
-            message[start..<min(message.count, start + chunkSize)].withUnsafeBytes { hasher.update($0) }
+            message[start..<min(message.count, start + chunkSize)].withUnsafeBytes { hasher.update(bufferPointer: $0) }
         }
         #expect(hasher.finalize() == expected)
         // Empty updates change nothing, and finalize is stable.
@@ -88,12 +91,12 @@ struct SHA256Tests {
         let expected = output.split(separator: "\n").map { String($0.prefix(64)) }
         #expect(expected.count == paths.count)
         for (path, digest) in zip(paths, expected) {
-            #expect(try SHA256.hex(of: path) == digest, "\(path)")
+            #expect(try ContentHash.sha256Hex(ofFile: path) == digest, "\(path)")
         }
     }
 
     @Test("a missing file is an error naming it")
     func missingFile() {
-        #expect(throws: (any Error).self) { try SHA256.hex(of: "/nonexistent/feed.csv.gz") }
+        #expect(throws: (any Error).self) { try ContentHash.sha256Hex(ofFile: "/nonexistent/feed.csv.gz") }
     }
 }

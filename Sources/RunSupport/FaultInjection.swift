@@ -6,12 +6,12 @@ import Foundation
 /// `diff: classify orders`, `apply: insert orders`, …) plus `read+stage: first chunk` (COPY
 /// streaming), `report written` and `commit` (just before COMMIT).
 /// Unset (always, outside tests), it costs one comparison per point.
-enum FaultInjection {
-    static let target: String? = ProcessInfo.processInfo.environment["ORDERFLOW_FAULT_AT"]
+public enum FaultInjection {
+    public static let target: String? = ProcessInfo.processInfo.environment["ORDERFLOW_FAULT_AT"]
 
     /// SIGKILL now if this is the named point: no cleanup, no rollback from our side.
     @inline(__always)
-    static func point(_ name: String) {
+    public static func point(_ name: String) {
         guard let target, target == name else { return }
         kill(getpid(), SIGKILL)
     }

@@ -1,7 +1,8 @@
 import Foundation
 import Feeds
 import OrderModel
-import Pipeline
+import DefinitionFile
+import RunSupport
 
 /// The figures finance checks an export against: orders, units and totals by currency × status
 /// and by day, or for the history the events by kind and by day.
@@ -144,7 +145,7 @@ struct ExportSummaryBuilder {
         let totalName = d.dataset == .lines ? "line_total" : "total"
         orderIndex = index("order_id"); statusIndex = index("status"); currencyIndex = index("currency")
         timeIndex = index(time); unitsIndex = index(unitsName); totalIndex = index(totalName); kindIndex = index("kind")
-        let key: (String) -> String = PipelineDefinition.jsonKey
+        let key: (String) -> String = FieldName.jsonKey
         orderKey = key("order_id"); statusKey = key("status"); currencyKey = key("currency")
         timeKey = key(time); unitsKey = key(unitsName); totalKey = key(totalName); kindKey = key("kind")
         fields.reserveCapacity(names.count)

@@ -1,6 +1,6 @@
 import Foundation
 import OrderModel
-import Yams
+import DefinitionFile
 
 /// A `kind: export` pipeline (or the same settings given as flags): which rows leave the
 /// database, for which period, in which shape.
@@ -50,8 +50,8 @@ public struct ExportDefinition: Sendable, Equatable {
 
     /// Checks what can be checked without a database; a wrong value names its key.
     public func validate() throws {
-        func fail(_ key: String, _ expected: String) -> PipelineDefinitionError {
-            PipelineDefinitionError(file: file, key: key, expected: expected)
+        func fail(_ key: String, _ expected: String) -> DefinitionError {
+            DefinitionError(file: file, key: key, expected: expected)
         }
         if dataset == .history && timeField != .event {
             throw fail("period.on", "event for the history dataset (history rows have no created/updated time of their own)")
@@ -130,8 +130,8 @@ extension ExportDefinition {
 
     /// Parses an export pipeline; every unknown key is an error, like the orders pipelines.
     public static func parse(yaml: String, file: String = "<memory>") throws -> ExportDefinition {
-        func fail(_ key: String, _ expected: String) -> PipelineDefinitionError {
-            PipelineDefinitionError(file: file, key: key, expected: expected)
+        func fail(_ key: String, _ expected: String) -> DefinitionError {
+            DefinitionError(file: file, key: key, expected: expected)
         }
         var reader = try YAMLMap.root(yaml: yaml, expected: "a mapping with name, kind: export, dataset, …", fail: fail)
         try reader.allowOnly(["name", "kind", "description", "dataset", "period", "filters", "output"])
@@ -177,19 +177,5 @@ extension ExportDefinition {
         }
         try def.validate()
         return def
-    }
-}
-
-extension YAMLMap {
-    /// A scalar or a list of scalars, as text.
-    func stringList(_ k: String) throws -> [String] {
-        guard let v = map[k] else { return [] }
-        if let s = try? string(k) { return [s] }
-        guard let list = v as? [Any] else { throw fail(key(k), "a value or a list of values") }
-        return try list.map {
-            if let s = $0 as? String { return s }
-            if let i = $0 as? Int { return String(i) }
-            throw fail(key(k), "a list of text values")
-        }
     }
 }

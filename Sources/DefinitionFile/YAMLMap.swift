@@ -1,0 +1,82 @@
+import Foundation
+import Yams
+
+/// Typed access to one YAML mapping, with the dotted key path for error messages.
+public struct YAMLMap {
+    public let map: [String: Any]
+    public let path: String
+    public let fail: (String, String) -> DefinitionError
+
+    public func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
+
+    /// The text of a pipeline file, or why it cannot be read.
+    public static func text(ofFile path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DefinitionError(file: path, key: "", expected: "a readable YAML file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DefinitionError(file: path, key: "", expected: "UTF-8 text")
+        }
+        return text
+    }
+
+    /// The top-level mapping of a pipeline file's YAML; `expected` says what it should hold.
+    public static func root(yaml: String, expected: String, fail: @escaping (String, String) -> DefinitionError) throws -> YAMLMap {
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: yaml)
+        } catch {
+            throw fail("", "valid YAML (\(error))")
+        }
+        guard let root = loaded as? [String: Any] else { throw fail("", expected) }
+        return YAMLMap(map: root, path: "", fail: fail)
+    }
+
+    public mutating func allowOnly(_ keys: Set<String>) throws {
+        if let unknown = map.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw fail(key(unknown), "one of the known keys (\(keys.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    public func string(_ k: String, required: Bool = false) throws -> String? {
+        guard let v = map[k] else {
+            if required { throw fail(key(k), "a value (it is required)") }
+            return nil
+        }
+        if let s = v as? String { return s }
+        if let i = v as? Int { return String(i) }
+        throw fail(key(k), "text")
+    }
+
+    public func int(_ k: String) throws -> Int? {
+        guard let v = map[k] else { return nil }
+        guard let i = v as? Int, i > 0 else { throw fail(key(k), "a positive whole number") }
+        return i
+    }
+
+    public func bool(_ k: String) throws -> Bool? {
+        guard let v = map[k] else { return nil }
+        guard let b = v as? Bool else { throw fail(key(k), "true or false") }
+        return b
+    }
+
+    public func child(_ k: String) throws -> YAMLMap? {
+        guard let v = map[k] else { return nil }
+        guard let m = v as? [String: Any] else { throw fail(key(k), "a mapping") }
+        return YAMLMap(map: m, path: key(k), fail: fail)
+    }
+}
+
+extension YAMLMap {
+    /// A scalar or a list of scalars, as text.
+    public func stringList(_ k: String) throws -> [String] {
+        guard let v = map[k] else { return [] }
+        if let s = try? string(k) { return [s] }
+        guard let list = v as? [Any] else { throw fail(key(k), "a value or a list of values") }
+        return try list.map {
+            if let s = $0 as? String { return s }
+            if let i = $0 as? Int { return String(i) }
+            throw fail(key(k), "a list of text values")
+        }
+    }
+}

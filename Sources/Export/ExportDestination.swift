@@ -1,0 +1,58 @@
+@preconcurrency import Glibc
+import Foundation
+
+/// The export's destination: a temp file beside the target that becomes the target only once
+/// it is complete and synced (so a failed export leaves no file), or standard output.
+final class ExportDestination {
+    let path: String?
+    private let temp: String?
+    let fd: Int32
+    private var done = false
+
+    /// Opens `path` for an atomic write, or standard output for `nil`.
+    init(path: String?) throws {
+        self.path = path
+        guard let path else {
+            temp = nil
+            fd = STDOUT_FILENO
+            return
+        }
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let t = "\(dir)/.\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let opened = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard opened >= 0 else {
+            throw ExportError(.output, "cannot create \(t) beside \(path): \(String(cString: strerror(errno)))")
+        }
+        temp = t
+        fd = opened
+    }
+
+    /// Makes the file durable and puts it in place (fsync, rename, fsync of the directory).
+    func commit() throws {
+        guard let path, let temp else { return }
+        guard fsync(fd) == 0 else { throw ExportError(.output, "fsync \(temp): \(String(cString: strerror(errno)))") }
+        close(fd)
+        done = true
+        guard rename(temp, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temp)
+            throw ExportError(.output, "cannot rename \(temp) to \(path): \(reason)")
+        }
+        let dir = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
+        if dir >= 0 {
+            _ = fsync(dir)
+            close(dir)
+        }
+    }
+
+    /// Removes the partial file; safe to call more than once.
+    func abort() {
+        guard !done, let temp else { return }
+        done = true
+        close(fd)
+        unlink(temp)
+    }
+
+    deinit { abort() }
+}

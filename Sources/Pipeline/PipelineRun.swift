@@ -1,0 +1,177 @@
+import Feeds
+import Foundation
+import OrderModel
+import OrderStore
+import PostgresClient
+import RunSupport
+
+/// A run of an orders or tracking pipeline: read → validate → stage → diff → guards → apply →
+/// report, in one transaction (docs/pipeline.md).
+public struct PipelineRun {
+    public let definition: PipelineDefinition
+    public let inputs: [String]
+    public let options: RunOptions
+
+    /// Advisory-lock key shared by every bulk writer, so runs never interleave.
+    public static let lockKey: Int64 = 0x6f72_6466_6c6f_7721 // "ordflow!"
+
+    public init(definition: PipelineDefinition, inputs: [String], options: RunOptions = RunOptions()) {
+        self.definition = definition
+        self.inputs = inputs
+        self.options = options
+    }
+
+    /// Runs against `conn`. `finish` writes the final report and the reject list before COMMIT
+    /// (and before ROLLBACK for dry, aborted and skipped runs), so a run whose report cannot be
+    /// written applies nothing; it returns the report as written (with its rejects file), which
+    /// the run returns. Throws after calling `finish` for aborted runs.
+    public func run(on conn: PostgresConnection, runId: String,
+                    finish: (RunReport, RejectList?) throws -> RunReport) throws -> RunReport {
+        do {
+            return try runInTransaction(on: conn, runId: runId, finish: finish)
+        } catch {
+            // A cancelled statement surfaces as a server error (57014) or a broken COPY; say why.
+            if let reason = options.cancellation?.requested { throw RunError.cancelled(reason) }
+            throw error
+        }
+    }
+
+    func runInTransaction(on conn: PostgresConnection, runId: String,
+                                  finish: (RunReport, RejectList?) throws -> RunReport) throws -> RunReport {
+        let cancellation = options.cancellation
+        let clock = StageClock()
+        var report = RunReport(runId: runId, pipeline: definition.name, pipelineFile: definition.file,
+                               kind: definition.kind.rawValue, mode: definition.mode.rawValue, source: definition.source,
+                               dryRun: options.dryRun, outcome: .failed, database: conn.target,
+                               startedAt: Timestamp.now.description)
+        // stdin cannot be read twice (the rejects file needs a second pass): spool it once.
+        let spooled = try inputs.map { try $0 == "-" ? InputSpool.spoolStandardInput() : $0 }
+        defer { for (i, path) in spooled.enumerated() where inputs[i] == "-" { unlink(path) } }
+
+        var digests: [String] = []
+        for (i, path) in spooled.enumerated() {
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
+            let digest = try clock.measure("hash", rows: 0) { try ContentHash.sha256Hex(ofFile: path) }
+            digests.append(digest)
+            report.inputs.append(RunReport.Input(name: inputs[i] == "-" ? "stdin" : inputs[i], sha256: digest, bytes: size,
+                                                 format: definition.format(forFile: inputs[i]).rawValue))
+        }
+        let runDigest = digests.count == 1 ? digests[0] : ContentHash.sha256Hex(digests.joined(separator: "\n").utf8)
+
+        try conn.execute("BEGIN")
+        var committed = false
+        defer { if !committed { conn.rollbackQuietly() } }
+        cancellation?.attach(conn.cancelHandle())
+        defer { cancellation?.attach(nil) }
+
+        try acquireLock(conn)
+        try conn.query("SELECT set_config('work_mem', '256MB', true)")
+        // Staging tables live in the session's local buffers (8 MB by default), which COPY of
+        // millions of rows would churn; the setting must come before the first temp table.
+        // 1 GB holds the staging of a 1M-order feed, so the diff's scans stay in memory (3-4 s
+        // of a 15 s diff); it is an upper bound, allocated only as the tables grow.
+        // A session that already used temp tables refuses the change; the savepoint keeps that
+        // refusal from aborting the transaction.
+        try conn.execute("SAVEPOINT temp_buffers")
+        if (try? conn.query("SELECT set_config('temp_buffers', '1GB', true)")) == nil {
+            try conn.execute("ROLLBACK TO SAVEPOINT temp_buffers")
+        }
+        try conn.execute("RELEASE SAVEPOINT temp_buffers")
+        try Migrator().requireCurrent(conn)
+
+        let earlier = try conn.query("""
+            SELECT id, finished_at FROM import_runs
+            WHERE pipeline = \(definition.name) AND input_sha256 = \(runDigest) AND status = 'applied'
+            ORDER BY id DESC LIMIT 1
+            """)
+        if !options.force, let previous = earlier.first {
+            report.outcome = .skipped
+            report.message = "this input was already applied by run \(previous["id"] ?? "?") at \(previous["finished_at"] ?? "?"); nothing to do (use --force to diff it again)"
+            report.finishedAt = Timestamp.now.description
+            return try finish(report, nil)
+        }
+
+        let now = Timestamp.now
+        let importRunId = try conn.query("""
+            INSERT INTO import_runs (pipeline, kind, input_name, input_sha256, started_at, status)
+            VALUES (\(definition.name), \(definition.kind.rawValue), \(report.inputs.map(\.name).joined(separator: ", ")), \(runDigest), \(now), 'running')
+            RETURNING id
+            """).rows[0].decode("id", as: Int64.self)
+        report.importRunId = importRunId
+
+        let sourceOrders: Int
+        switch definition.kind {
+        case .tracking:
+            try stageAndDiffTracking(conn, inputs: spooled, clock: clock, report: &report)
+            sourceOrders = 0
+        case .orders, .export:
+            sourceOrders = try stageAndDiffOrders(conn, inputs: spooled, clock: clock, report: &report, now: now)
+        }
+
+        // With no rejects the list is empty: skip its query (a scan of every staged row).
+        let rejectListSQL = definition.kind == .tracking ? TrackingDiffSQL.rejectList : OrderDiffSQL.rejectList
+        let rejects = try clock.measure("rejects", rows: report.counts.recordsRejected) {
+            report.counts.recordsRejected == 0 ? try RejectList.create() : try collectRejects(conn, sql: rejectListSQL, into: &report)
+        }
+        defer { unlink(rejects.path) }
+
+        if let violation = guardViolation(report.counts, sourceOrders: sourceOrders) {
+            report.outcome = .aborted
+            report.message = violation
+            report.stages = clock.stages
+            report.finishedAt = Timestamp.now.description
+            _ = try finish(report, rejects)
+            throw RunError.guardExceeded(violation)
+        }
+
+        // Every statement gets all three parameters; the unused CTE gives each one a type even
+        // where a statement does not use it (else: "could not determine data type").
+        let binds: [String?] = [definition.source, String(importRunId), now.postgresText]
+        let params = "WITH run_params AS (SELECT $1::text, $2::bigint, $3::timestamptz) "
+        try options.beforeApply?()
+        for statement in applyStatements(report) where statement.needed {
+            let rows = try step(conn, clock, statement.name, params + statement.sql, binds)
+            // Rows that another writer (the API) changed after the diff read them are skipped by
+            // the statement's updated_at check: applying the rest would report what did not
+            // happen, and overwriting them would lose that writer's update.
+            if let expected = statement.expected, rows != expected {
+                throw RunError.concurrentChange("\(expected - rows) of \(expected) orders were changed by another writer while this run was diffing (\(statement.name)); nothing was applied: run it again")
+            }
+        }
+
+        report.outcome = options.dryRun ? .dryRun : .applied
+        report.stages = clock.stages
+        report.finishedAt = Timestamp.now.description
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let countsJSON = String(decoding: try encoder.encode(report.counts), as: UTF8.self)
+        let reportJSON = String(decoding: try encoder.encode(report), as: UTF8.self)
+        try conn.query("""
+            UPDATE import_runs SET status = 'applied', finished_at = \(Timestamp.now), counts = \(countsJSON)::jsonb, report = \(reportJSON)::jsonb
+            WHERE id = \(importRunId)
+            """)
+        report = try finish(report, rejects)
+        FaultInjection.point("report written")
+        if options.dryRun { return report } // the deferred ROLLBACK undoes everything
+        if let reason = cancellation?.beginCommit() { throw RunError.cancelled(reason) }
+        FaultInjection.point("commit")
+        try conn.execute("COMMIT")
+        committed = true
+        // A bulk change leaves the planner's statistics stale for the next run (and for the
+        // API) until autovacuum gets round to it; refresh them now when the change was large.
+        let changed = report.counts.created + report.counts.deleted + report.counts.mirrorDeleted
+        if changed > 10_000 {
+            _ = try? conn.execute("ANALYZE orders; ANALYZE order_items")
+        }
+        return report
+    }
+
+    /// Each statement is timed on its own: the report shows where a slow run spends its time.
+    @discardableResult
+    func step(_ conn: PostgresConnection, _ clock: StageClock, _ name: String, _ sql: String, _ binds: [String?] = []) throws -> Int {
+        try options.checkCancelled()
+        return try clock.measure(name, rows: { (r: PostgresResult) in r.affectedRows }) {
+            try conn.query(PostgresQuery(unsafeSQL: sql, binds: binds))
+        }.affectedRows
+    }
+}
