@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Reports", dependencies: [
             "Pipeline", "Export", "Feeds", "RunSupport",
             .product(name: "Mustache", package: "swift-mustache"),
-        ]),
+        ], resources: [.embedInCode("Templates")]),
         .target(name: "SyntheticFeeds", dependencies: ["Feeds", "OrderModel"]),
         .target(name: "OrderAPI", dependencies: [
             "OrderModel", "OrderStore", "PostgresClient", "Feeds", "RunSupport",
@@ -62,7 +62,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.embedInCode("openapi.yaml")]),
         .target(name: "OrderflowTestSupport", dependencies: [
-            "EmbeddedPostgres", "PostgresClient", "OrderStore", "Feeds", "CZlib",
+            "EmbeddedPostgres", "PostgresClient", "OrderStore",
         ]),
         .executableTarget(name: "orderflow", dependencies: [
             "PostgresClient", "EmbeddedPostgres", "OrderModel", "OrderStore", "Feeds", "RunSupport",
@@ -85,7 +85,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "ExportTests", dependencies: [
-            "Export", "Reports", "Pipeline", "Feeds", "RunSupport", "DefinitionFile", "OrderModel", "PostgresClient", "OrderflowTestSupport",
+            "Export", "Reports", "Pipeline", "Feeds", "RunSupport", "DefinitionFile", "OrderModel", "PostgresClient", "OrderflowTestSupport", "CZlib",
         ]),
         .testTarget(name: "OrderAPITests", dependencies: [
             "OrderAPI", "OrderStore", "OrderModel", "PostgresClient", "OrderflowTestSupport", "Pipeline",

@@ -38,12 +38,14 @@ public enum TestDatabase {
         let server: Server
         if let external = ProcessInfo.processInfo.environment["DATABASE_URL"], !external.isEmpty {
             server = Server(url: { db in replaceDatabase(in: external, with: db) }, templateName: template, cluster: nil, state: nil)
+            atexit { TestDatabase.shutdown() }
         } else {
             var options = EmbeddedPostgres.Options()
             options.durable = false
             let cluster = try EmbeddedPostgres(directory: clusterDirectory, options: options)
             let state = try cluster.start()
             atexit { TestDatabase.shutdown() }
+            try ClusterReaper.watch(cluster.directory)
             server = Server(url: { state.url(database: $0) }, templateName: template, cluster: cluster, state: state)
         }
         let admin = try PostgresConnection(server.url("postgres"))
@@ -59,26 +61,45 @@ public enum TestDatabase {
     /// Stops the embedded cluster and removes its files (registered with `atexit`).
     static func shutdown() {
         let server = shared.withLock { try? $0?.get() }
-        guard let cluster = server?.cluster else { return }
+        guard let cluster = server?.cluster else {
+            for name in unreleased.withLock({ $0 }) { drop(name) }
+            return
+        }
         try? cluster.stop()
         try? FileManager.default.removeItem(at: cluster.directory)
     }
 
-    /// Creates a new database from the migrated template and returns its URL.
+    /// A new database from the migrated template, for tests that only need its URL; it is
+    /// dropped when the test process exits.
     public static func fresh(migrated: Bool = true) throws -> String {
+        let (name, url) = try create(migrated: migrated)
+        unreleased.withLock { $0.append(name) }
+        return url
+    }
+
+    private static let unreleased = Mutex<[String]>([])
+
+    /// Creates a new database from the migrated template (or an empty one); its name and URL.
+    static func create(migrated: Bool) throws -> (name: String, url: String) {
         let server = try server()
         let name = "t_\(getpid())_\(counter.add(1, ordering: .relaxed).newValue)"
         let admin = try PostgresConnection(server.url("postgres"))
         let template = migrated ? server.templateName : "template0"
         try admin.execute("CREATE DATABASE \(PostgresQuery.quoteIdentifier(name)) TEMPLATE \(PostgresQuery.quoteIdentifier(template))")
-        return server.url(name)
+        return (name, server.url(name))
     }
 
-    /// Runs `body` with a connection to a fresh database.
+    /// Drops a test's database, ending the connections still open to it (best effort).
+    static func drop(_ name: String) {
+        guard let server = try? server(), let admin = try? PostgresConnection(server.url("postgres")) else { return }
+        _ = try? admin.execute("DROP DATABASE IF EXISTS \(PostgresQuery.quoteIdentifier(name)) WITH (FORCE)")
+    }
+
+    /// Runs `body` with a connection to a fresh database, dropped afterwards.
     public static func withFreshDatabase<T>(migrated: Bool = true, _ body: (PostgresConnection, String) throws -> T) throws -> T {
-        let url = try fresh(migrated: migrated)
-        let conn = try PostgresConnection(url)
-        return try body(conn, url)
+        let database = try ScratchDatabase(migrated: migrated)
+        let conn = try PostgresConnection(database.url)
+        return try withExtendedLifetime(database) { try body(conn, database.url) }
     }
 
     /// Swaps the database name of a URL or conninfo string.

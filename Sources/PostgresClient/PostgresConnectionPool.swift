@@ -20,9 +20,14 @@ public final class PostgresConnectionPool: Sendable {
         public var statementTimeoutMilliseconds: Int
         /// Upper bound for waiting on a row lock, e.g. one held by a bulk import (milliseconds).
         public var lockTimeoutMilliseconds: Int
+        /// `application_name` of every session, so the server's views tell the pool's sessions
+        /// apart (`nil`: libpq's default).
+        public var applicationName: String?
 
-        public init(conninfo: String, size: Int = 4, statementTimeoutMilliseconds: Int = 5_000, lockTimeoutMilliseconds: Int = 2_000) {
+        public init(conninfo: String, size: Int = 4, statementTimeoutMilliseconds: Int = 5_000, lockTimeoutMilliseconds: Int = 2_000,
+                    applicationName: String? = nil) {
             self.conninfo = conninfo
+            self.applicationName = applicationName
             self.size = size
             self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
             self.lockTimeoutMilliseconds = lockTimeoutMilliseconds
@@ -90,9 +95,11 @@ public final class PostgresConnectionPool: Sendable {
         let conn = try PostgresConnection(configuration.currentConninfo?() ?? configuration.conninfo)
         try conn.execute("""
             SET statement_timeout = \(max(0, configuration.statementTimeoutMilliseconds));
-            SET lock_timeout = \(max(0, configuration.lockTimeoutMilliseconds));
-            SET application_name = 'orderflow-api'
+            SET lock_timeout = \(max(0, configuration.lockTimeoutMilliseconds))
             """)
+        if let name = configuration.applicationName {
+            try conn.query("SELECT set_config('application_name', \(name), false)")
+        }
         return conn
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 
 /// The orderflow command line: imports, exports, the API and the embedded database.
 @main
-struct Orderflow: ParsableCommand {
+struct Orderflow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orderflow",
         abstract: "Order management on PostgreSQL: bulk feeds in, reports out, a REST API.",
@@ -18,10 +18,14 @@ struct Orderflow: ParsableCommand {
 
     /// Like the default, but usage and validation errors exit with 2 (DESIGN.md's exit codes)
     /// instead of argument-parser's 64.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch {
             if exitCode(for: error) == .validationFailure {
                 note(fullMessage(for: error))

@@ -5,9 +5,8 @@ import Logging
 import OrderAPI
 import OrderStore
 import PostgresClient
-import Synchronization
 
-struct ServeCommand: ParsableCommand {
+struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the order REST API (see docs/openapi.yaml).",
@@ -46,10 +45,10 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Apply missing migrations before serving.")
     var migrate = false
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @Option(help: "Log level: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var logLevel: Logger.Level = .info
 
-    func run() throws {
+    func run() async throws {
         let configuration: OrderAPIConfiguration
         do {
             configuration = try apiConfiguration()
@@ -64,19 +63,15 @@ struct ServeCommand: ParsableCommand {
             if migrate { try Migrator().migrate(conn) } else { try Migrator().requireCurrent(conn) }
             return conninfo
         }
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            note("error: unknown log level \(logLevel)")
-            throw Exit.usage
-        }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "orderflow.api")
-        logger.logLevel = level
+        logger.logLevel = logLevel
 
         // libpq gives up on an unreachable server after this long, so requests fail fast with 503.
         setenv("PGCONNECT_TIMEOUT", "3", 0)
         var poolConfiguration = PostgresConnectionPool.Configuration(
             conninfo: conninfo, size: poolSize, statementTimeoutMilliseconds: statementTimeout,
-            lockTimeoutMilliseconds: lockTimeout)
+            lockTimeoutMilliseconds: lockTimeout, applicationName: OrderAPI.applicationName)
         if db.choice() == .embedded, let cluster = try? db.embeddedCluster() {
             poolConfiguration.currentConninfo = { cluster.runningState()?.url() }
         }
@@ -85,15 +80,10 @@ struct ServeCommand: ParsableCommand {
         logger.info("orderflow API listening", metadata: [
             "address": "\(host):\(port)", "auth": .string(configuration.tokens.isEmpty ? "none" : "\(configuration.tokens.count) bearer token(s)"),
         ])
-        let failure = Mutex<(any Error)?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do { try await app.runService() } catch { failure.withLock { $0 = error } }
-            done.signal()
-        }
-        done.wait()
-        pool.shutdown()
-        if let error = failure.withLock({ $0 }) {
+        defer { pool.shutdown() }
+        do {
+            try await app.runService()
+        } catch {
             note("error: \(error)")
             throw Exit.failed
         }
@@ -108,3 +98,5 @@ struct ServeCommand: ParsableCommand {
         return OrderAPIConfiguration(host: host, port: port, tokens: tokens, insecure: insecure, maxBodyBytes: maxBody)
     }
 }
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,4 +1,5 @@
 import Foundation
+import OrderflowTestSupport
 import RunSupport
 import Pipeline
 import PostgresClient
@@ -10,7 +11,6 @@ import Testing
 @Suite("orderflow export as a process", .serialized)
 struct ExportProcessTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let binary = root.appendingPathComponent(".build/debug/orderflow").path
 
     /// Many orders straight into the tables (set-based, seconds even for a debug build).
     func fill(_ f: ExportFixture, orders: Int) throws {
@@ -27,10 +27,10 @@ struct ExportProcessTests {
     }
 
     func run(_ args: [String]) throws -> (status: Int32, output: [UInt8], error: String) {
-        try runProgram(Self.binary, args)
+        try runProgram(try OrderflowBinary.path(), args)
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"))
+    @Test
     func exitCodesStandardOutputAndReports() throws {
         let f = try ExportFixture()
         try fill(f, orders: 50)
@@ -54,14 +54,14 @@ struct ExportProcessTests {
         #expect(!FileManager.default.fileExists(atPath: f.path("x.csv")))
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"))
+    @Test
     func sigtermMidExportLeavesNoFileAndSaysCancelled() throws {
         let f = try ExportFixture()
         try fill(f, orders: 150_000)
         let out = f.dir.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.executableURL = URL(fileURLWithPath: try OrderflowBinary.path())
         p.arguments = ["export", "--dataset", "lines", "--database", f.url, "-o", out.appendingPathComponent("lines.csv.gz").path,
                        "--report-dir", f.path("r")]
         p.standardOutput = FileHandle.nullDevice

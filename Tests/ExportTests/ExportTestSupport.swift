@@ -10,20 +10,18 @@ import Reports
 
 /// A fresh migrated database, a scratch directory, and helpers to fill and export it.
 struct ExportFixture {
-    let url: String
-    let conn: PostgresConnection
-    let dir: URL
+    let base: DatabaseFixture
+    var url: String { base.url }
+    var conn: PostgresConnection { base.conn }
+    var dir: URL { base.dir }
 
     init() throws {
-        url = try TestDatabase.fresh()
-        conn = try PostgresConnection(url)
-        dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("of-export-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        base = try DatabaseFixture(prefix: "of-export")
     }
 
-    static let header = "external_ref,customer_id,status,currency,created_at,tracking_company,tracking_number,product_id,quantity,unit_price\n"
+    static let header = DatabaseFixture.ordersHeader
 
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    func path(_ name: String) -> String { base.path(name) }
 
     /// Imports a canonical CSV feed with the orders pipeline (source `legacy`).
     @discardableResult
@@ -96,23 +94,14 @@ struct ExportFixture {
     }
 
     func scalar(_ sql: String, on connection: PostgresConnection? = nil) throws -> String? {
-        try (connection ?? conn).query(PostgresQuery(unsafeSQL: sql)).rows.first?[0]
+        try base.scalar(sql, on: connection)
     }
 }
 
-/// Runs a program and returns its standard output; throws on a non-zero exit.
+/// Runs a program and returns its exit status, standard output and standard error.
 func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: [UInt8], error: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, Array(data), String(decoding: errData, as: UTF8.self))
+    let r = try TestProgram.run(path, arguments)
+    return (r.status, r.output, r.error)
 }
 
 /// A strict RFC 4180 reader for what the tests read back (fields may hold quotes, commas, newlines).

@@ -1,5 +1,6 @@
 import Feeds
 import Foundation
+import OrderflowTestSupport
 import Testing
 
 /// Chunk sizes every streaming test runs with: byte-at-a-time up to "everything at once".
@@ -53,46 +54,8 @@ func expectFeedError<R>(
 
 /// A fresh temporary directory, removed after `body`.
 func withTemporaryDirectory<R>(_ body: (URL) throws -> R) throws -> R {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("feeds-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: url) }
-    return try body(url)
-}
-
-let gzipToolPath = "/usr/bin/gzip"
-let gzipToolAvailable = FileManager.default.isExecutableFile(atPath: gzipToolPath)
-
-/// Runs the gzip command-line tool and returns its standard output.
-@discardableResult
-func runGzipTool(_ arguments: [String], input: [UInt8]? = nil) throws -> [UInt8] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: gzipToolPath)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    let inputPipe = Pipe()
-    if input != nil { process.standardInput = inputPipe }
-    try process.run()
-    if let input {
-        // Write on another thread: gzip may fill the output pipe before it has read all input.
-        let handle = inputPipe.fileHandleForWriting
-        let data = Data(input)
-        Thread.detachNewThread {
-            handle.write(data)
-            try? handle.close()
-        }
-    }
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw GzipToolError(status: process.terminationStatus, arguments: arguments)
-    }
-    return [UInt8](data)
-}
-
-struct GzipToolError: Error {
-    var status: Int32
-    var arguments: [String]
+    let directory = try TemporaryDirectory(prefix: "feeds-tests")
+    return try withExtendedLifetime(directory) { try body(directory.url) }
 }
 
 /// Deterministic CSV-like text of about `size` bytes.

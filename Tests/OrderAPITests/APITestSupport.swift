@@ -27,15 +27,19 @@ struct APIHarness: Sendable {
     /// Runs `body` against the API (fresh database unless `conninfo` is given).
     static func run(configuration: OrderAPIConfiguration = .init(), conninfo: String? = nil, lockTimeout: Int = 2_000,
                     _ body: @Sendable (any TestClientProtocol, APIHarness) async throws -> Void) async throws {
-        let url = try conninfo ?? TestDatabase.fresh()
-        let pool = PostgresConnectionPool(.init(conninfo: url, size: 2, lockTimeoutMilliseconds: lockTimeout))
+        let url: String
+        if let conninfo { url = conninfo } else { url = try await BlockingThread.run { try TestDatabase.fresh() } }
+        let pool = PostgresConnectionPool(.init(conninfo: url, size: 2, lockTimeoutMilliseconds: lockTimeout, applicationName: OrderAPI.applicationName))
         defer { pool.shutdown() }
         let harness = APIHarness(pool: pool)
         let router = OrderAPI.router(pool: pool, configuration: configuration, now: { harness.clock.now() })
         var logger = Logger(label: "orderflow.api.test")
         logger.logLevel = .warning // request lines would drown the test output
         let app = Application(router: router, logger: logger)
-        try await app.test(.router) { client in try await body(client, harness) }
+        // Off the concurrency pool, which the suite's synchronous database tests keep busy.
+        try await withTaskExecutorPreference(ThreadExecutor.api) {
+            try await app.test(.router) { client in try await body(client, harness) }
+        }
     }
 
     /// Rows of a query, as text (for checking what the API wrote).

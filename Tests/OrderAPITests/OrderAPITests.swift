@@ -314,13 +314,13 @@ import Testing
     }
 
     @Test func recoversAfterItsConnectionsWereKilled() async throws {
-        let url = try TestDatabase.fresh()
+        let url = try await BlockingThread.run { try TestDatabase.fresh() }
         try await APIHarness.run(conninfo: url) { client, api in
             let id = try #require(try await client.createSeedOrder().object["id"] as? String)
             let admin = PostgresConnectionPool(.init(conninfo: url, size: 1))
             defer { admin.shutdown() }
             try await admin.withConnection { conn in
-                _ = try conn.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'orderflow-api' AND datname = current_database() AND pid <> pg_backend_pid()")
+                _ = try conn.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \(OrderAPI.applicationName) AND datname = current_database() AND pid <> pg_backend_pid()")
             }
             // A request on a killed connection answers 503; the thread reconnects for the next.
             var statuses: [HTTPResponse.Status] = []
@@ -331,7 +331,7 @@ import Testing
     }
 
     @Test func reconnectsWhereTheServerIsNow() async throws {
-        let url = try TestDatabase.fresh()
+        let url = try await BlockingThread.run { try TestDatabase.fresh() }
         var configuration = PostgresConnectionPool.Configuration(conninfo: "postgresql://127.0.0.1:1/gone?connect_timeout=2", size: 1)
         configuration.currentConninfo = { url }
         let pool = PostgresConnectionPool(configuration)
@@ -341,7 +341,7 @@ import Testing
     }
 
     @Test func aRowLockedByAnImportMakesTheRequestWaitABoundedTime() async throws {
-        let url = try TestDatabase.fresh()
+        let url = try await BlockingThread.run { try TestDatabase.fresh() }
         try await APIHarness.run(conninfo: url, lockTimeout: 200) { client, _ in
             let id = try #require(try await client.createSeedOrder().object["id"] as? String)
             // Held on a thread of its own: a pool would roll the transaction back after the job.

@@ -1,7 +1,9 @@
 import EmbeddedPostgres
 import Foundation
+import OrderflowTestSupport
 import OrderStore
 import Pipeline
+import RunSupport
 import PostgresClient
 import Testing
 
@@ -11,7 +13,6 @@ import Testing
 /// command again must reach exactly the state an undisturbed run reaches.
 @Suite("a run killed at every point", .serialized)
 struct FaultInjectionTests {
-    static let binary = RunProcessTests.binary
 
     /// What a run decides, without what differs between two runs of it (ids, clock times).
     static func logicalState(_ f: PipelineFixture) throws -> String {
@@ -65,22 +66,14 @@ struct FaultInjectionTests {
                     """),
     ]
 
-    func run(_ f: PipelineFixture, _ pipeline: String, _ feed: String, fault: String?, reportDir: String) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = ["run", pipeline, feed, "--force", "--database", f.url, "--report-dir", reportDir]
+    func run(_ f: PipelineFixture, _ pipeline: String, _ feed: String, fault: String?, reportDir: String) throws -> ProgramOutput {
         var environment = ProcessInfo.processInfo.environment
         environment["ORDERFLOW_FAULT_AT"] = fault
-        p.environment = environment
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p
+        return try TestProgram.run(try OrderflowBinary.path(), ["run", pipeline, feed, "--force", "--database", f.url, "--report-dir", reportDir],
+                                   environment: environment)
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"),
-          arguments: scenarios)
+    @Test(arguments: scenarios)
     func killedAtEveryPointTheDatabaseIsAsBeforeAndTheReRunCompletesIt(scenario: Scenario) throws {
         // An undisturbed run gives the expected end state and the points the run passes.
         let reference = try PipelineFixture()
@@ -88,7 +81,7 @@ struct FaultInjectionTests {
         let pipeline = try reference.file("p.yaml", scenario.pipeline)
         let feed = try reference.file("feed.csv", scenario.feed, gzip: true)
         let clean = try run(reference, pipeline, feed, fault: nil, reportDir: reference.dir.appendingPathComponent("ref").path)
-        #expect(clean.terminationStatus == 0)
+        #expect(clean.status == 0, "\(clean.error)")
         let expected = try Self.logicalState(reference)
         let report = try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: reference.dir.appendingPathComponent("ref/report.json")))
         // Every stage of the report (each starts at its own point), mid-COPY, and the end.
@@ -100,20 +93,18 @@ struct FaultInjectionTests {
             try scenario.seed(f)
             let before = try f.fingerprint()
             let killed = try run(f, pipeline, feed, fault: point, reportDir: f.dir.appendingPathComponent("killed").path)
-            #expect(killed.terminationReason == .uncaughtSignal && killed.terminationStatus == SIGKILL, "not killed at \(point)")
+            #expect(killed.signalled && killed.status == SIGKILL, "not killed at \(point): \(killed.error)")
             // The server notices the dead client and rolls its transaction back.
-            for _ in 0..<200 where try f.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'orderflow' AND pid <> pg_backend_pid()") > 0 {
-                Thread.sleep(forTimeInterval: 0.02)
-            }
+            try DatabaseWatch.waitUntilGone(on: f.conn)
             #expect(try f.fingerprint() == before, "killed at \(point): the database changed")
             let again = try run(f, pipeline, feed, fault: nil, reportDir: f.dir.appendingPathComponent("again").path)
-            #expect(again.terminationStatus == 0, "\(point)")
+            #expect(again.status == 0, "\(point): \(again.error)")
             #expect(try Self.logicalState(f) == expected, "re-run after a kill at \(point) did not reach the expected state")
         }
     }
 
     /// A report that cannot be written stops the run before COMMIT: no change without its report.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"))
+    @Test
     func anUnwritableReportDirectoryFailsTheRunAndChangesNothing() throws {
         let f = try PipelineFixture()
         try Self.scenarios[0].seed(f)
@@ -122,7 +113,7 @@ struct FaultInjectionTests {
         let feed = try f.file("feed.csv", Self.scenarios[0].feed)
         let notADirectory = try f.file("plain-file", "x")
         let p = try run(f, pipeline, feed, fault: nil, reportDir: notADirectory + "/report")
-        #expect(p.terminationReason == .exit && p.terminationStatus == 1)
+        #expect(!p.signalled && p.status == 1, "\(p.error)")
         #expect(try f.fingerprint() == before)
     }
 }
@@ -131,7 +122,7 @@ struct FaultInjectionTests {
 /// when it is back, the same command completes the work.
 @Suite("PostgreSQL stopping mid-run", .serialized)
 struct DatabaseStopTests {
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: RunProcessTests.binary), "needs the built orderflow binary (swift build)"))
+    @Test
     func theServerStoppingDuringARunFailsItClearlyAndTheRestartedServerHoldsTheOldState() throws {
         let files = try PipelineFixture() // for its scratch directory and feed helpers
         let dir = files.dir.appendingPathComponent("cluster")
@@ -143,16 +134,8 @@ struct DatabaseStopTests {
         try Migrator().migrate(try PostgresConnection(url))
 
         func run(_ pipeline: String, _ feed: String, _ report: String) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: RunProcessTests.binary)
-            p.arguments = ["run", pipeline, feed, "--database", url, "--report-dir", files.dir.appendingPathComponent(report).path]
-            let errors = Pipe()
-            p.standardError = errors
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
+            let r = try TestProgram.run(try OrderflowBinary.path(), ["run", pipeline, feed, "--database", url, "--report-dir", files.dir.appendingPathComponent(report).path])
+            return (r.status, r.error)
         }
         let pipeline = try files.file("p.yaml", "name: stop-test\nkind: orders\nsource: legacy\n")
         _ = try run(pipeline, try files.file("seed.csv", OrderRunTests.feed), "seed")
@@ -164,18 +147,13 @@ struct DatabaseStopTests {
 
         let feed = try RunProcessTests().bigFeed(files, orders: 80_000)
         let watchURL = url
-        let stopper = Thread {
-            guard let watcher = try? PostgresConnection(watchURL) else { return }
-            for _ in 0..<600 {
-                if (try? watcher.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY stage_lines%' AND state = 'active'").rows[0].decode("n", as: Int.self)) ?? 0 > 0 { break }
-                Thread.sleep(forTimeInterval: 0.02)
-            }
+        let stopper = WorkerThread(name: "stopper") {
+            if let watcher = try? PostgresConnection(watchURL) { _ = try? DatabaseWatch.waitForCopy(into: "stage_lines", on: watcher, timeout: 12) }
             try? cluster.stop()
         }
-        stopper.start()
         let (status, stderr) = try run(pipeline, feed, "stopped")
         #expect(status == 1)
-        while stopper.isExecuting { Thread.sleep(forTimeInterval: 0.05) }
+        _ = stopper.wait()
         #expect(stderr.contains("error:"), "\(stderr)")
         #expect(stderr.contains("nothing was applied"), "\(stderr)")
 

@@ -6,30 +6,20 @@ import Reports
 
 /// A fresh migrated database plus helpers to run pipelines over feeds written in the test.
 struct PipelineFixture {
-    let url: String
-    let conn: PostgresConnection
-    let dir: URL
+    let base: DatabaseFixture
+    var url: String { base.url }
+    var conn: PostgresConnection { base.conn }
+    var dir: URL { base.dir }
 
     init() throws {
-        url = try TestDatabase.fresh()
-        conn = try PostgresConnection(url)
-        dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("of-pipe-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        base = try DatabaseFixture(prefix: "of-pipe")
     }
 
-    static let header = "external_ref,customer_id,status,currency,created_at,tracking_company,tracking_number,product_id,quantity,unit_price\n"
+    static let header = DatabaseFixture.ordersHeader
 
     /// Writes a feed file (gzip'd with the system's gzip when asked) and returns its path.
     func file(_ name: String, _ content: String, gzip: Bool = false) throws -> String {
-        let path = dir.appendingPathComponent(name).path
-        try Data(content.utf8).write(to: URL(fileURLWithPath: path))
-        guard gzip else { return path }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        p.arguments = ["-f", path]
-        try p.run()
-        p.waitUntilExit()
-        return path + ".gz"
+        try base.file(name, content, gzip: gzip)
     }
 
     func definition(_ extra: String = "", mode: String = "upsert", maxRejects: String = "100") throws -> PipelineDefinition {
@@ -63,18 +53,10 @@ struct PipelineFixture {
     final class Box: @unchecked Sendable { var value: RunReport? }
     let lastReport = Box()
 
-    func scalar(_ sql: String) throws -> String? {
-        try conn.query(PostgresQuery(unsafeSQL: sql)).rows.first?[0]
-    }
+    func scalar(_ sql: String) throws -> String? { try base.scalar(sql) }
 
-    func int(_ sql: String) throws -> Int { Int(try scalar(sql) ?? "") ?? -1 }
+    func int(_ sql: String) throws -> Int { try base.int(sql) }
 
     /// A checksum of every order and item row, to prove "nothing changed".
-    func fingerprint() throws -> String {
-        try scalar("""
-            SELECT md5(coalesce(string_agg(x, '|' ORDER BY x), '')) FROM (
-              SELECT o::text AS x FROM orders o UNION ALL SELECT i::text FROM order_items i
-              UNION ALL SELECT 'events:' || count(*) FROM order_events UNION ALL SELECT 'runs:' || count(*) FROM import_runs) t
-            """) ?? ""
-    }
+    func fingerprint() throws -> String { try base.fingerprint() }
 }

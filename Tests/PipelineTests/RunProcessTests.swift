@@ -1,5 +1,7 @@
 import Foundation
+import OrderflowTestSupport
 import Pipeline
+import RunSupport
 import PostgresClient
 import Testing
 
@@ -7,7 +9,6 @@ import Testing
 @Suite("orderflow run as a process", .serialized)
 struct RunProcessTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let binary = root.appendingPathComponent(".build/debug/orderflow").path
 
     func bigFeed(_ f: PipelineFixture, orders: Int, prefix: String = "K") throws -> String {
         var csv = PipelineFixture.header
@@ -19,49 +20,37 @@ struct RunProcessTests {
         return try f.file("big-\(prefix).csv", csv, gzip: true)
     }
 
-    func launch(_ args: [String]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return p
+    func launch(_ args: [String], in f: PipelineFixture) throws -> OrderflowProcess {
+        try OrderflowBinary.launch(args, errorLog: f.dir.appendingPathComponent("stderr-\(UInt32.random(in: 0...UInt32.max)).log").path)
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"))
+    @Test
     func sigkillWhileCopyIsStreamingLeavesTheDatabaseAsBefore() throws {
         let f = try PipelineFixture()
         try f.run(try f.definition(), [try f.file("seed.csv", OrderRunTests.feed)])
         let before = try f.fingerprint()
         let feed = try bigFeed(f, orders: 150_000)
         let pipeline = try f.file("p.yaml", "name: kill-test\nkind: orders\nsource: legacy\nguards:\n  max_rejects: 0\n")
-        let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("r1").path])
+        let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("r1").path], in: f)
         // Wait until the binary's COPY is streaming, then kill it without warning.
-        var sawCopy = false
-        for _ in 0..<400 {
-            if try f.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY stage_lines%' AND state = 'active'") > 0 { sawCopy = true; break }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
+        let sawCopy = try DatabaseWatch.waitForCopy(into: "stage_lines", on: f.conn)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(sawCopy)
         #expect(process.terminationReason == .uncaughtSignal)
         // The server notices the dead client and rolls its transaction back.
-        for _ in 0..<200 where try f.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'orderflow' AND pid <> pg_backend_pid()") > 0 {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        try DatabaseWatch.waitUntilGone(on: f.conn)
         #expect(try f.fingerprint() == before)
 
         // The same command again completes the work.
-        let again = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("r2").path])
+        let again = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("r2").path], in: f)
         again.waitUntilExit()
-        #expect(again.terminationStatus == 0)
+        #expect(again.terminationStatus == 0, "\(again.stderr)")
         #expect(try f.int("SELECT count(*) FROM orders") == 150_003)
         #expect(try f.int("SELECT count(*) FROM order_items") == 300_004)
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"))
+    @Test
     func sigkillDuringATrackingRunLeavesTheDatabaseAsBefore() throws {
         let f = try PipelineFixture()
         let orders = 60_000
@@ -74,29 +63,22 @@ struct RunProcessTests {
         }
         let feed = try f.file("events.csv", csv, gzip: true)
         let pipeline = try f.file("t.yaml", "name: kill-tracking\nkind: tracking\nsource: legacy\nguards:\n  max_rejects: 0\n")
-        let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("t1").path])
-        var sawCopy = false
-        for _ in 0..<400 {
-            if try f.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY stage_events%' AND state = 'active'") > 0 { sawCopy = true; break }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
+        let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("t1").path], in: f)
+        let sawCopy = try DatabaseWatch.waitForCopy(into: "stage_events", on: f.conn)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(sawCopy)
-        for _ in 0..<200 where try f.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'orderflow' AND pid <> pg_backend_pid()") > 0 {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        try DatabaseWatch.waitUntilGone(on: f.conn)
         #expect(try f.fingerprint() == before)
 
-        let again = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("t2").path])
+        let again = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("t2").path], in: f)
         again.waitUntilExit()
-        #expect(again.terminationStatus == 0)
+        #expect(again.terminationStatus == 0, "\(again.stderr)")
         #expect(try f.int("SELECT count(*) FROM orders WHERE status = 'out_for_delivery' AND status_event_at = '2026-11-03T10:00:00Z'") == orders)
         #expect(try f.int("SELECT count(*) FROM order_events WHERE kind = 'status_changed'") == orders)
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"),
-          arguments: [SIGTERM, SIGINT])
+    @Test(arguments: [SIGTERM, SIGINT])
     func signalDuringCopyRollsBackWithACancelledReport(signal: Int32) throws {
         let f = try PipelineFixture()
         try f.run(try f.definition(), [try f.file("seed.csv", OrderRunTests.feed)])
@@ -104,16 +86,13 @@ struct RunProcessTests {
         let feed = try bigFeed(f, orders: 100_000, prefix: "G")
         let pipeline = try f.file("p.yaml", "name: signal-test\nkind: orders\nsource: legacy\n")
         let reportDir = f.dir.appendingPathComponent("r-\(signal)")
-        let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", reportDir.path])
-        for _ in 0..<400 {
-            if try f.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY stage_lines%' AND state = 'active'") > 0 { break }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
+        let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", reportDir.path], in: f)
+        try DatabaseWatch.waitForCopy(into: "stage_lines", on: f.conn)
         let sent = Date()
         kill(process.processIdentifier, signal)
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
-        #expect(process.terminationStatus == 1)
+        #expect(process.terminationStatus == 1, "\(process.stderr)")
         #expect(Date().timeIntervalSince(sent) < 20)
         let report = try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: reportDir.appendingPathComponent("report.json")))
         #expect(report.outcome == .cancelled)
@@ -121,13 +100,13 @@ struct RunProcessTests {
         #expect(try f.fingerprint() == before)
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"))
+    @Test
     func exitCodesAndReports() throws {
         let f = try PipelineFixture()
         let good = try f.file("good.csv", OrderRunTests.feed)
         let pipeline = try f.file("p.yaml", "name: codes\nkind: orders\nsource: legacy\nguards:\n  max_rejects: 0\n")
         func run(_ args: [String]) throws -> Int32 {
-            let p = try launch(args + ["--database", f.url])
+            let p = try launch(args + ["--database", f.url], in: f)
             p.waitUntilExit()
             return p.terminationStatus
         }
@@ -145,20 +124,15 @@ struct RunProcessTests {
         #expect(try run(["run", pipeline, "/nonexistent.csv"]) == 2)
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the built orderflow binary (swift build)"))
+    @Test
     func standardInputIsAFeedToo() throws {
         let f = try PipelineFixture()
         let feed = try f.file("stdin.csv", OrderRunTests.feed, gzip: true)
         let pipeline = try f.file("p.yaml", "name: stdin\nkind: orders\nsource: legacy\n")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = ["run", pipeline, "-", "--database", f.url, "--report-dir", f.dir.appendingPathComponent("r").path]
-        p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: feed))
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try OrderflowBinary.launch(["run", pipeline, "-", "--database", f.url, "--report-dir", f.dir.appendingPathComponent("r").path],
+                                           errorLog: f.dir.appendingPathComponent("stderr.log").path, standardInput: feed)
         p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        #expect(p.terminationStatus == 0, "\(p.stderr)")
         #expect(try f.int("SELECT count(*) FROM orders") == 3)
         #expect(try f.scalar("SELECT input_name FROM import_runs") == "stdin")
     }
@@ -209,39 +183,33 @@ struct RunProcessTests {
         try inTurn.run(def, [a])
         try inTurn.run(def, [b])
 
-        let urlA = together.url
-        let results = ThreadResults()
-        let threads = [a, b].map { input in
-            Thread {
-                do {
-                    let conn = try PostgresConnection(urlA)
-                    var options = RunOptions()
-                    options.force = true
-                    _ = try PipelineRun(definition: def, inputs: [input], options: options).run(on: conn, runId: "t") { report, _ in report }
-                    results.add(nil)
-                } catch {
-                    results.add("\(error)")
-                }
-            }
+        // The test holds the bulk-run lock while A and then B queue for it; PostgreSQL grants
+        // waiting locks in order, so A runs first, as in the sequential run.
+        let holder = try PostgresConnection(together.url)
+        try holder.query("SELECT pg_advisory_lock(\(PipelineRun.lockKey))")
+        func waiting() throws -> Int {
+            try holder.query("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").rows[0].decode("n", as: Int.self)
         }
-        threads[0].start()
-        Thread.sleep(forTimeInterval: 0.05) // A takes the lock first, as in the sequential run
-        threads[1].start()
-        let errors = results.wait(count: 2)
-        #expect(errors.compactMap { $0 }.isEmpty)
+        func waitForWaiters(_ n: Int) throws {
+            let deadline = Date().addingTimeInterval(30)
+            while try waiting() < n && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        let urlA = together.url
+        var runs: [WorkerThread<Void>] = []
+        for (n, input) in [a, b].enumerated() {
+            runs.append(WorkerThread(name: "run-\(n)") {
+                let conn = try PostgresConnection(urlA)
+                var options = RunOptions()
+                options.force = true
+                _ = try PipelineRun(definition: def, inputs: [input], options: options).run(on: conn, runId: "t") { report, _ in report }
+            })
+            try waitForWaiters(n + 1)
+        }
+        #expect(try waiting() == 2)
+        try holder.query("SELECT pg_advisory_unlock(\(PipelineRun.lockKey))")
+        for run in runs { #expect(throws: Never.self) { try run.wait().get() } }
         let state = "SELECT md5(string_agg(external_ref || status || i.product_id || i.quantity, ',' ORDER BY external_ref, line_no)) FROM orders o JOIN order_items i ON i.order_id = o.id"
         #expect(try together.scalar(state) == inTurn.scalar(state))
         #expect(try together.int("SELECT count(*) FROM orders") == 25_000)
-    }
-}
-
-final class ThreadResults: @unchecked Sendable {
-    private let lock = NSCondition()
-    private var values: [String?] = []
-    func add(_ v: String?) { lock.lock(); values.append(v); lock.broadcast(); lock.unlock() }
-    func wait(count: Int) -> [String?] {
-        lock.lock(); defer { lock.unlock() }
-        while values.count < count { lock.wait() }
-        return values
     }
 }

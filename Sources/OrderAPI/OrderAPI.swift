@@ -1,0 +1,32 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import OrderModel
+import PostgresClient
+
+/// The REST API: router, middleware and the Hummingbird application.
+public enum OrderAPI {
+    /// The `application_name` of the API's database sessions (what `pg_stat_activity` shows).
+    public static let applicationName = "orderflow-api"
+
+    /// The router with every route and middleware; tests drive it directly.
+    public static func router(pool: PostgresConnectionPool, configuration: OrderAPIConfiguration,
+                              now: @escaping @Sendable () -> Timestamp = { Timestamp.now }) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: ProblemAndLogMiddleware())
+        if !configuration.tokens.isEmpty { router.add(middleware: BearerAuthMiddleware(tokens: configuration.tokens)) }
+        HealthRoutes(pool: pool).add(to: router)
+        OrderRoutes(pool: pool, maxBodyBytes: configuration.maxBodyBytes, now: now).add(to: router)
+        return router
+    }
+
+    /// The application `orderflow serve` runs (SIGTERM/SIGINT stop it gracefully).
+    public static func application(pool: PostgresConnectionPool, configuration: OrderAPIConfiguration,
+                                   logger: Logger) -> some ApplicationProtocol {
+        Application(
+            router: router(pool: pool, configuration: configuration),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            logger: logger)
+    }
+}
