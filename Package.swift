@@ -26,10 +26,7 @@ let package = Package(
         .systemLibrary(name: "CLibDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
-        .target(name: "EmbeddedPostgres", dependencies: [
-            "PostgresClient",
-            .product(name: "SystemPackage", package: "swift-system"),
-        ]),
+        .target(name: "EmbeddedPostgres", dependencies: ["PostgresClient"]),
         .target(name: "OrderModel"),
         .target(name: "OrderStore", dependencies: ["OrderModel", "PostgresClient"]),
         .target(name: "Feeds", dependencies: [

@@ -3,7 +3,10 @@ import Foundation
 /// Runs a program to completion with posix_spawn and waitpid, output into a file.
 ///
 /// Foundation's `Process` waits for descriptors the started server inherits, so
-/// `pg_ctl start` (whose postmaster lives on) would never seem to finish through it.
+/// `pg_ctl start` (whose postmaster lives on) would never seem to finish through it, even with
+/// its output in a file (tried again: the `runuser` child stayed a zombie). swift-subprocess
+/// would do, but its API is async only and every caller here is a synchronous thread (the
+/// CLI's commands, the test support's once-per-process start).
 enum Subprocess {
     struct Outcome {
         var status: Int32

@@ -406,26 +406,11 @@ struct CSVScanner {
         if state != .beforeRecord {
             try checkRecordSize()
         }
-        if keep > 0 {
-            let count = end - keep
-            if count > 0 {
-                buffer.update(from: buffer + keep, count: count)
-            }
-            discarded += Int64(keep)
-            end -= keep
-            scanPosition -= keep
-            recordStart -= keep
-            fieldStart -= keep
-        }
-        if capacity - end < max(options.readChunkSize / 4, 1) {
-            let newCapacity = max(capacity * 2, end + options.readChunkSize)
-            let newBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-            newBuffer.update(from: buffer, count: end)
-            buffer.deallocate()
-            buffer = newBuffer
-            capacity = newCapacity
-        }
-        return UnsafeMutableRawBufferPointer(start: buffer + end, count: min(capacity - end, options.readChunkSize))
+        scanPosition -= keep
+        recordStart -= keep
+        fieldStart -= keep
+        return SlidingBuffer.prepare(&buffer, capacity: &capacity, end: &end, discarded: &discarded,
+                                     dropping: keep, readChunkSize: options.readChunkSize)
     }
 
     /// Accounts for `count` bytes read into the space from `prepareForInput`; 0 means end of input.

@@ -109,25 +109,11 @@ public final class NDJSONReader<Source: ByteSource> {
     }
 
     private func refill() throws(FeedError) {
-        if start > 0 {
-            let count = end - start
-            if count > 0 {
-                buffer.update(from: buffer + start, count: count)
-            }
-            discarded += Int64(start)
-            end -= start
-            searchFrom -= start
-            start = 0
-        }
-        if capacity - end < max(readChunkSize / 4, 1) {
-            let newCapacity = max(capacity * 2, end + readChunkSize)
-            let newBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-            newBuffer.update(from: buffer, count: end)
-            buffer.deallocate()
-            buffer = newBuffer
-            capacity = newCapacity
-        }
-        let space = UnsafeMutableRawBufferPointer(start: buffer + end, count: min(capacity - end, readChunkSize))
+        let keep = start
+        searchFrom -= keep
+        start = 0
+        let space = SlidingBuffer.prepare(&buffer, capacity: &capacity, end: &end, discarded: &discarded,
+                                          dropping: keep, readChunkSize: readChunkSize)
         let count = try source.read(into: space)
         if count == 0 {
             atEnd = true

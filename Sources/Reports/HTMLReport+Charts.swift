@@ -1,0 +1,93 @@
+import Foundation
+
+// The charts' geometry is worked out here and their markup is in Templates/bar-chart.mustache and
+// Templates/column-chart.mustache, so labels (reject reasons, event kinds, stage names) are
+// escaped by the template like every other value.
+extension HTMLReport {
+    /// Horizontal bars, one per label; lengths relative to the largest value.
+    struct BarChart {
+        struct Bar {
+            let label: String
+            let value: String
+            let textY: Int
+            let rectY: Int
+            let length: Int
+            let valueX: Int
+        }
+
+        let width: Int
+        let height: Int
+        let labelX: Int
+        let barX: Int
+        let barHeight: Int
+        let color: String
+        let bars: [Bar]
+
+        /// Nil for no items: an empty chart is left out rather than drawn as a blank box.
+        init?(_ items: [(String, Double)], format: (Double) -> String, color: String = "#2e86de") {
+            guard !items.isEmpty else { return nil }
+            let rowHeight = 24, labelWidth = 220, barSpace = 420
+            let top = max(items.map(\.1).max() ?? 0, 1e-9)
+            width = labelWidth + barSpace + 110
+            height = items.count * rowHeight + 8
+            labelX = labelWidth - 8
+            barX = labelWidth
+            barHeight = rowHeight - 6
+            self.color = color
+            bars = items.enumerated().map { i, item in
+                let y = 4 + i * rowHeight
+                let length = item.1 > 0 ? max(2, Int((item.1 / top) * Double(barSpace))) : 0
+                return Bar(label: item.0, value: format(item.1), textY: y + 16, rectY: y + 3, length: length,
+                           valueX: labelWidth + length + 6)
+            }
+        }
+    }
+
+    /// Vertical columns along a time axis (days), labelled at the ends and every seventh day.
+    struct ColumnChart {
+        struct Column {
+            let label: String
+            let value: String
+            let x: Int
+            let y: Int
+            let height: Int
+            /// Whether the label is written under the axis; every day's would overlap.
+            let tick: Bool
+        }
+
+        let width: Int
+        let height: Int
+        let left: Int
+        let axisY: Int
+        let axisEnd: Int
+        let scaleX: Int
+        let tickY: Int
+        let top: String
+        let columnWidth: Int
+        let color: String
+        let columns: [Column]
+
+        /// Nil for no items, as for `BarChart`.
+        init?(_ items: [(String, Double)], format: (Double) -> String, color: String = "#27ae60") {
+            guard !items.isEmpty else { return nil }
+            let plotHeight = 200, left = 90, bottom = 40
+            let step = max(6, min(40, 900 / items.count))
+            let top = max(items.map(\.1).max() ?? 0, 1e-9)
+            width = left + items.count * step + 80
+            height = plotHeight + bottom + 10
+            self.left = left
+            axisY = plotHeight + 5
+            axisEnd = width - 10
+            scaleX = left - 6
+            tickY = plotHeight + 24
+            self.top = format(top)
+            columnWidth = max(step - 2, 2)
+            self.color = color
+            columns = items.enumerated().map { i, item in
+                let h = item.1 > 0 ? max(1, Int((item.1 / top) * Double(plotHeight - 10))) : 0
+                return Column(label: item.0, value: format(item.1), x: left + i * step + 1, y: plotHeight + 5 - h, height: h,
+                              tick: i == 0 || i == items.count - 1 || i % 7 == 0)
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Export
+import Foundation
+
+extension HTMLReport {
+    /// What Templates/export.mustache shows of an `ExportReport`.
+    ///
+    /// As in `RunPage`, optional fields of nested views are named unlike anything around them:
+    /// Mustache looks a nil one up in the enclosing views.
+    struct ExportPage {
+        struct Instants {
+            let start: String
+            let end: String
+        }
+
+        struct Filter {
+            let filter: String
+            let values: [String]
+        }
+
+        struct Output {
+            let path: String
+            let format: String
+            let rows: Int
+            let bytes: Int64
+            let sha256: String
+        }
+
+        struct History {
+            let kindChart: BarChart?
+            let kinds: FigureTable
+            let dayChart: ColumnChart?
+            let days: FigureTable
+        }
+
+        struct Totals {
+            struct Currency {
+                let currency: String
+                let currencyChart: ColumnChart?
+            }
+
+            let orders: Int
+            let units: Int
+            let rows: Int
+            let currencies: [Currency]
+            let byCurrencyStatus: [ExportSummary.CurrencyStatus]
+            let byDay: [ExportSummary.Day]
+        }
+
+        let exportId: String
+        let outcome: String
+        let message: String?
+        let pipeline: String
+        let pipelineFile: String
+        let dataset: String
+        let database: String
+        let periodOn: String
+        let timezone: String
+        let periodFrom: String
+        let periodTo: String
+        /// Only when an end of the period resolved to an instant.
+        let instants: Instants?
+        /// Only the filters that restrict something.
+        let filters: [Filter]
+        let startedAt: String
+        let finishedAt: String
+        let output: Output?
+        /// History exports' summary.
+        let history: History?
+        /// Every other dataset's summary.
+        let totals: Totals?
+        let stageChart: BarChart?
+        let stages: [StageRow]
+
+        init(_ r: ExportReport) {
+            exportId = r.exportId
+            outcome = r.outcome.rawValue
+            message = r.message
+            pipeline = r.pipeline
+            pipelineFile = r.pipelineFile
+            dataset = r.dataset
+            database = r.database
+            let p = r.period
+            periodOn = p.on
+            timezone = p.timezone
+            periodFrom = p.from ?? "(open)"
+            periodTo = p.to ?? "(open)"
+            instants = p.fromInstant == nil && p.toInstant == nil ? nil : Instants(start: p.fromInstant ?? "−∞", end: p.toInstant ?? "+∞")
+            filters = [("Status", r.filters.status), ("Source", r.filters.source), ("Customer", r.filters.customer)]
+                .filter { !$0.1.isEmpty }.map { Filter(filter: $0.0, values: $0.1) }
+            startedAt = r.startedAt
+            finishedAt = r.finishedAt ?? "—"
+            output = r.output.map {
+                Output(path: $0.path, format: $0.format + ($0.gzip ? ", gzip" : "") + ($0.bom ? ", BOM" : ""),
+                       rows: $0.rows, bytes: $0.bytes, sha256: $0.sha256)
+            }
+            if let s = r.summary, r.dataset == "history" {
+                let kinds = s.eventsByKind.sorted { $0.key < $1.key }.map { FigureRow($0.key, key: "eventsByKind.\($0.key)", $0.value) }
+                let days = s.eventsByDay.sorted { $0.key < $1.key }.map { FigureRow($0.key, key: "eventsByDay.\($0.key)", $0.value) }
+                history = History(kindChart: FigureRow.chart(kinds), kinds: FigureTable("kind", "events", kinds),
+                                  dayChart: ColumnChart(days.map { ($0.label, Double($0.value)) }, format: { String(Int($0)) }),
+                                  days: FigureTable("day", "events", days))
+                totals = nil
+            } else if let s = r.summary {
+                history = nil
+                totals = Totals(
+                    orders: s.orders, units: s.units, rows: s.rows,
+                    currencies: Set(s.byDay.map(\.currency)).sorted().map { currency in
+                        let days = s.byDay.filter { $0.currency == currency }
+                        return Totals.Currency(currency: currency, currencyChart: ColumnChart(
+                            days.map { ($0.day, Double($0.total) ?? 0) }, format: { String(format: "%.2f", $0) }))
+                    },
+                    byCurrencyStatus: s.byCurrencyStatus, byDay: s.byDay)
+            } else {
+                history = nil
+                totals = nil
+            }
+            stageChart = StageRow.chart(r.stages)
+            stages = r.stages.map(StageRow.init)
+        }
+    }
+}
