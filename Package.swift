@@ -25,12 +25,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLibDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
-        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        .target(name: "ErrorCodes"),
+        .target(name: "PostgresClient", dependencies: ["CLibPQ", "ErrorCodes"]),
         .target(name: "EmbeddedPostgres", dependencies: ["PostgresClient"]),
         .target(name: "OrderModel"),
-        .target(name: "OrderStore", dependencies: ["OrderModel", "PostgresClient"]),
+        .target(name: "OrderStore", dependencies: ["OrderModel", "PostgresClient", "ErrorCodes"]),
         .target(name: "Feeds", dependencies: [
-            "CZlib", "CLibDeflate",
+            "CZlib", "CLibDeflate", "ErrorCodes",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "RunSupport", dependencies: [
@@ -40,11 +41,10 @@ let package = Package(
         ]),
         .target(name: "DefinitionFile", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Pipeline", dependencies: [
-            "Feeds", "OrderStore", "OrderModel", "PostgresClient", "RunSupport", "DefinitionFile",
-            .product(name: "SystemPackage", package: "swift-system"),
+            "Feeds", "OrderStore", "OrderModel", "PostgresClient", "RunSupport", "DefinitionFile", "ErrorCodes",
         ]),
         .target(name: "Export", dependencies: [
-            "Feeds", "OrderModel", "PostgresClient", "RunSupport", "DefinitionFile",
+            "Feeds", "OrderModel", "PostgresClient", "RunSupport", "DefinitionFile", "ErrorCodes",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Reports", dependencies: [
@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.embedInCode("openapi.yaml")]),
         .target(name: "OrderflowTestSupport", dependencies: [
-            "EmbeddedPostgres", "PostgresClient", "OrderStore",
+            "EmbeddedPostgres", "PostgresClient", "OrderStore", "Feeds",
         ]),
         .executableTarget(name: "orderflow", dependencies: [
             "PostgresClient", "EmbeddedPostgres", "OrderModel", "OrderStore", "Feeds", "RunSupport",

@@ -20,6 +20,12 @@ public struct YAMLMap {
         return text
     }
 
+    /// The top-level mapping of `file`'s YAML, whose errors name that file; `expected` says what
+    /// it should hold.
+    public static func root(yaml: String, file: String, expected: String) throws -> YAMLMap {
+        try root(yaml: yaml, expected: expected) { DefinitionError(file: file, key: $0, expected: $1) }
+    }
+
     /// The top-level mapping of a pipeline file's YAML; `expected` says what it should hold.
     public static func root(yaml: String, expected: String, fail: @escaping (String, String) -> DefinitionError) throws -> YAMLMap {
         let loaded: Any?
@@ -78,5 +84,18 @@ extension YAMLMap {
             if let i = $0 as? Int { return String(i) }
             throw fail(key(k), "a list of text values")
         }
+    }
+}
+
+/// A definition read from a YAML file (a pipeline, an export).
+public protocol YAMLDefinition {
+    /// Parses YAML text; `file` names it in errors.
+    static func parse(yaml: String, file: String) throws -> Self
+}
+
+extension YAMLDefinition {
+    /// Reads and checks a definition file before any data is touched.
+    public static func load(path: String) throws -> Self {
+        try parse(yaml: try YAMLMap.text(ofFile: path), file: path)
     }
 }

@@ -31,7 +31,8 @@ public struct EmbeddedPostgres: Sendable {
         self.binaries = try binaries ?? PostgresBinaries.locate()
     }
 
-    var dataDirectory: URL { directory.appendingPathComponent("data") }
+    /// Where the server keeps its data (`PGDATA`).
+    public var dataDirectory: URL { directory.appendingPathComponent("data") }
     var logFile: URL { directory.appendingPathComponent("server.log") }
     var stateFile: URL { directory.appendingPathComponent("cluster.json") }
 
@@ -116,7 +117,12 @@ public struct EmbeddedPostgres: Sendable {
             throw EmbeddedPostgresError(message: "could not start PostgreSQL in \(directory.path): \(error)\nserver log:\n\(tail)")
         }
         let state = State(port: port, socketDirectory: socket.path, user: options.user, database: options.database)
-        try JSONEncoder().encode(state).write(to: stateFile, options: .atomic)
+        // Temp file and rename by hand: Foundation's `.atomic` leaves a directory in /tmp per write.
+        let temp = stateFile.appendingPathExtension("tmp")
+        try JSONEncoder().encode(state).write(to: temp)
+        guard rename(temp.path, stateFile.path) == 0 else {
+            throw EmbeddedPostgresError(message: "cannot rename \(temp.path) to \(stateFile.path): \(String(cString: strerror(errno)))")
+        }
         try createDatabaseIfMissing(state)
         return state
     }

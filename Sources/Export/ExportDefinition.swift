@@ -122,18 +122,11 @@ extension ExportDefinition.RelativePeriod {
     }
 }
 
-extension ExportDefinition {
-    /// Reads and checks a `kind: export` pipeline file.
-    public static func load(path: String) throws -> ExportDefinition {
-        try parse(yaml: try YAMLMap.text(ofFile: path), file: path)
-    }
-
+extension ExportDefinition: YAMLDefinition {
     /// Parses an export pipeline; every unknown key is an error, like the orders pipelines.
     public static func parse(yaml: String, file: String = "<memory>") throws -> ExportDefinition {
-        func fail(_ key: String, _ expected: String) -> DefinitionError {
-            DefinitionError(file: file, key: key, expected: expected)
-        }
-        var reader = try YAMLMap.root(yaml: yaml, expected: "a mapping with name, kind: export, dataset, …", fail: fail)
+        var reader = try YAMLMap.root(yaml: yaml, file: file, expected: "a mapping with name, kind: export, dataset, …")
+        let fail = reader.fail
         try reader.allowOnly(["name", "kind", "description", "dataset", "period", "filters", "output"])
         guard try reader.string("kind", required: true) == "export" else { throw fail("kind", "export") }
         var def = ExportDefinition()

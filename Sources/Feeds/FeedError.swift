@@ -1,65 +1,11 @@
+import ErrorCodes
+
 /// An error reading a feed: what went wrong (`code`), where (`source`, `line`, `column`,
 /// `byteOffset`) and a human-readable `reason`.
 public struct FeedError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of failure; extensible like postgres-nio's `PSQLError.Code`, so adding a code is
     /// not a source-breaking change for callers that `switch` with a default.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Base: String, Sendable, Hashable {
-            case io
-            case truncated
-            case corrupt
-            case trailingGarbage
-            case decompressionLimitExceeded
-            case zlibFailure
-            case unterminatedQuote
-            case unexpectedQuote
-            case recordTooLarge
-            case invalidJSON
-            case invalidUTF8
-            case duplicateKey
-            case nestingTooDeep
-            case notAnObject
-        }
-
-        private let base: Base
-
-        private init(_ base: Base) {
-            self.base = base
-        }
-
-        /// Opening, reading or writing a file failed (the reason carries `strerror`).
-        public static let io = Self(.io)
-        /// A gzip stream ended before its end-of-member marker.
-        public static let truncated = Self(.truncated)
-        /// zlib rejected the compressed data (bad header, bad block, CRC32 or length mismatch).
-        public static let corrupt = Self(.corrupt)
-        /// Bytes after the last complete gzip member that do not start another member.
-        public static let trailingGarbage = Self(.trailingGarbage)
-        /// Decompressed output exceeded `DecompressionLimits` (size or ratio): a likely gzip bomb.
-        public static let decompressionLimitExceeded = Self(.decompressionLimitExceeded)
-        /// zlib failed for a reason that is not the data's fault (out of memory, internal state).
-        public static let zlibFailure = Self(.zlibFailure)
-        /// A quoted CSV field is still open at the end of the input.
-        public static let unterminatedQuote = Self(.unterminatedQuote)
-        /// A CSV quote inside an unquoted field, or something other than a delimiter or line end
-        /// right after a closing quote.
-        public static let unexpectedQuote = Self(.unexpectedQuote)
-        /// A CSV field/record or an NDJSON line is longer than the configured maximum.
-        public static let recordTooLarge = Self(.recordTooLarge)
-        /// JSON syntax error (unexpected byte, trailing comma, leading zero, bad escape, …).
-        public static let invalidJSON = Self(.invalidJSON)
-        /// A JSON string contains bytes that are not well-formed UTF-8.
-        public static let invalidUTF8 = Self(.invalidUTF8)
-        /// A JSON object has the same key twice.
-        public static let duplicateKey = Self(.duplicateKey)
-        /// JSON arrays/objects nest deeper than the configured maximum.
-        public static let nestingTooDeep = Self(.nestingTooDeep)
-        /// An NDJSON line holds valid JSON that is not an object.
-        public static let notAnObject = Self(.notAnObject)
-
-        /// The code's stable name, suitable as a machine-readable reason code.
-        public var description: String { base.rawValue }
-    }
+    public typealias Code = ErrorCode<FeedError>
 
     /// What went wrong.
     public var code: Code
@@ -108,4 +54,36 @@ public struct FeedError: Error, Sendable, Hashable, CustomStringConvertible {
         }
         return "\(location): \(code): \(reason)"
     }
+}
+
+extension ErrorCode where Domain == FeedError {
+    /// Opening, reading or writing a file failed (the reason carries `strerror`).
+    public static let io = Self("io")
+    /// A gzip stream ended before its end-of-member marker.
+    public static let truncated = Self("truncated")
+    /// zlib rejected the compressed data (bad header, bad block, CRC32 or length mismatch).
+    public static let corrupt = Self("corrupt")
+    /// Bytes after the last complete gzip member that do not start another member.
+    public static let trailingGarbage = Self("trailingGarbage")
+    /// Decompressed output exceeded `DecompressionLimits` (size or ratio): a likely gzip bomb.
+    public static let decompressionLimitExceeded = Self("decompressionLimitExceeded")
+    /// zlib failed for a reason that is not the data's fault (out of memory, internal state).
+    public static let zlibFailure = Self("zlibFailure")
+    /// A quoted CSV field is still open at the end of the input.
+    public static let unterminatedQuote = Self("unterminatedQuote")
+    /// A CSV quote inside an unquoted field, or something other than a delimiter or line end
+    /// right after a closing quote.
+    public static let unexpectedQuote = Self("unexpectedQuote")
+    /// A CSV field/record or an NDJSON line is longer than the configured maximum.
+    public static let recordTooLarge = Self("recordTooLarge")
+    /// JSON syntax error (unexpected byte, trailing comma, leading zero, bad escape, …).
+    public static let invalidJSON = Self("invalidJSON")
+    /// A JSON string contains bytes that are not well-formed UTF-8.
+    public static let invalidUTF8 = Self("invalidUTF8")
+    /// A JSON object has the same key twice.
+    public static let duplicateKey = Self("duplicateKey")
+    /// JSON arrays/objects nest deeper than the configured maximum.
+    public static let nestingTooDeep = Self("nestingTooDeep")
+    /// An NDJSON line holds valid JSON that is not an object.
+    public static let notAnObject = Self("notAnObject")
 }

@@ -17,3 +17,14 @@ public func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, name:
         throw FeedError(.io, source: name, reason: "write failed: \(error)")
     }
 }
+
+/// Creates (or empties) a file; false when it cannot be created. Not `FileManager.createFile`:
+/// on Linux that writes atomically through a directory it leaves behind in /tmp.
+@discardableResult
+public func createEmptyFile(atPath path: String, permissions: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]) -> Bool {
+    guard let fd = try? FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: permissions) else {
+        return false
+    }
+    try? fd.close()
+    return true
+}

@@ -1,28 +1,10 @@
+import ErrorCodes
 import OrderModel
 
 /// Why a single-order operation did not happen, with what the caller needs to answer it.
 public struct OrderStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What kind of failure; extensible without breaking callers that switch on it.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String {
-            case notFound, preconditionFailed, illegalTransition, duplicateExternalRef, duplicateID, idempotencyKeyReused
-        }
-        private let base: Base
-        private init(_ base: Base) { self.base = base }
-        /// No order has this id.
-        public static let notFound = Code(.notFound)
-        /// The caller's precondition (`If-Match`) did not hold for the current order.
-        public static let preconditionFailed = Code(.preconditionFailed)
-        /// The order's status may not move to the requested one (`from` and `to` say which).
-        public static let illegalTransition = Code(.illegalTransition)
-        /// Another API order already has this `externalRef`.
-        public static let duplicateExternalRef = Code(.duplicateExternalRef)
-        /// An order with this id exists.
-        public static let duplicateID = Code(.duplicateID)
-        /// The idempotency key was used before with a different request.
-        public static let idempotencyKeyReused = Code(.idempotencyKeyReused)
-        public var description: String { base.rawValue }
-    }
+    public typealias Code = ErrorCode<OrderStoreError>
 
     public var code: Code
     /// For `illegalTransition`: the order's status and the one asked for.
@@ -55,4 +37,19 @@ public struct OrderStoreError: Error, Sendable, Equatable, CustomStringConvertib
         default: code.description
         }
     }
+}
+
+extension ErrorCode where Domain == OrderStoreError {
+    /// No order has this id.
+    public static let notFound = Self("notFound")
+    /// The caller's precondition (`If-Match`) did not hold for the current order.
+    public static let preconditionFailed = Self("preconditionFailed")
+    /// The order's status may not move to the requested one (`from` and `to` say which).
+    public static let illegalTransition = Self("illegalTransition")
+    /// Another API order already has this `externalRef`.
+    public static let duplicateExternalRef = Self("duplicateExternalRef")
+    /// An order with this id exists.
+    public static let duplicateID = Self("duplicateID")
+    /// The idempotency key was used before with a different request.
+    public static let idempotencyKeyReused = Self("idempotencyKeyReused")
 }

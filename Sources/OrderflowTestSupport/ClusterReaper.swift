@@ -1,3 +1,4 @@
+import EmbeddedPostgres
 import Foundation
 
 /// Stops the test cluster even when the test process dies without running `atexit` (SIGKILL,
@@ -5,7 +6,7 @@ import Foundation
 /// the pipe closes, however the process ended, it shuts the postmaster down and removes the
 /// cluster directory.
 enum ClusterReaper {
-    static func watch(_ directory: URL) throws {
+    static func watch(_ cluster: EmbeddedPostgres) throws {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return }
         // The read end must survive exec in the watcher; the write end stays with us only
@@ -15,13 +16,13 @@ enum ClusterReaper {
         let script = """
             trap '' INT TERM HUP
             read _
-            pid=$(head -n 1 "$1/postmaster.pid" 2>/dev/null) && kill -QUIT "$pid" 2>/dev/null
-            for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e "$1/postmaster.pid" ] || break; sleep 0.5; done
+            pid=$(head -n 1 "$2/postmaster.pid" 2>/dev/null) && kill -QUIT "$pid" 2>/dev/null
+            for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e "$2/postmaster.pid" ] || break; sleep 0.5; done
             rm -rf "$1"
             """
         let watcher = Process()
         watcher.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        watcher.arguments = ["/bin/sh", "-c", script, "orderflow-test-reaper", directory.path]
+        watcher.arguments = ["/bin/sh", "-c", script, "orderflow-test-reaper", cluster.directory.path, cluster.dataDirectory.path]
         watcher.standardInput = FileHandle(fileDescriptor: readEnd, closeOnDealloc: false)
         watcher.standardOutput = FileHandle.nullDevice
         watcher.standardError = FileHandle.nullDevice

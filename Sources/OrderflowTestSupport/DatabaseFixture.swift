@@ -65,3 +65,20 @@ final class ScratchDatabase {
 
     deinit { TestDatabase.drop(name) }
 }
+
+/// A test target's own fixture built on `DatabaseFixture`: it gets the database, the scratch
+/// directory and the query helpers without forwarding each one.
+public protocol DatabaseFixtureBased {
+    var base: DatabaseFixture { get }
+}
+
+extension DatabaseFixtureBased {
+    public var url: String { base.url }
+    public var conn: PostgresConnection { base.conn }
+    public var dir: URL { base.dir }
+    public func path(_ name: String) -> String { base.path(name) }
+    public func file(_ name: String, _ content: String, gzip: Bool = false) throws -> String { try base.file(name, content, gzip: gzip) }
+    public func scalar(_ sql: String, on connection: PostgresConnection? = nil) throws -> String? { try base.scalar(sql, on: connection) }
+    public func int(_ sql: String) throws -> Int { try base.int(sql) }
+    public func fingerprint() throws -> String { try base.fingerprint() }
+}

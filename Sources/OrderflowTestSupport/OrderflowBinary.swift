@@ -1,3 +1,4 @@
+import Feeds
 import Foundation
 
 /// The `orderflow` binary that tests run as users and schedulers do.
@@ -24,7 +25,7 @@ public enum OrderflowBinary {
         p.executableURL = URL(fileURLWithPath: try path())
         p.arguments = arguments
         p.standardOutput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: errorLog, contents: nil)
+        createEmptyFile(atPath: errorLog)
         p.standardError = FileHandle(forWritingAtPath: errorLog)
         if let standardInput { p.standardInput = FileHandle(forReadingAtPath: standardInput) }
         try p.run()

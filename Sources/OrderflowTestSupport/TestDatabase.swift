@@ -45,7 +45,7 @@ public enum TestDatabase {
             let cluster = try EmbeddedPostgres(directory: clusterDirectory, options: options)
             let state = try cluster.start()
             atexit { TestDatabase.shutdown() }
-            try ClusterReaper.watch(cluster.directory)
+            try ClusterReaper.watch(cluster)
             server = Server(url: { state.url(database: $0) }, templateName: template, cluster: cluster, state: state)
         }
         let admin = try PostgresConnection(server.url("postgres"))

@@ -81,18 +81,11 @@ public struct PipelineDefinition: Sendable, Equatable {
     }
 }
 
-extension PipelineDefinition {
-    /// Reads and checks a pipeline file before any data is touched.
-    public static func load(path: String) throws -> PipelineDefinition {
-        try parse(yaml: try YAMLMap.text(ofFile: path), file: path)
-    }
-
+extension PipelineDefinition: YAMLDefinition {
     /// Parses YAML text; every unknown key is an error (a typo must not be ignored silently).
     public static func parse(yaml: String, file: String = "<memory>") throws -> PipelineDefinition {
-        func fail(_ key: String, _ expected: String) -> DefinitionError {
-            DefinitionError(file: file, key: key, expected: expected)
-        }
-        var reader = try YAMLMap.root(yaml: yaml, expected: "a mapping with name, kind, source, …", fail: fail)
+        var reader = try YAMLMap.root(yaml: yaml, file: file, expected: "a mapping with name, kind, source, …")
+        let fail = reader.fail
         try reader.allowOnly(["name", "kind", "source", "input", "mapping", "mode", "enforce_transitions", "defaults", "guards", "description",
                               "carrier", "event_time", "event_codes"])
 

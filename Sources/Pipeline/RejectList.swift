@@ -1,3 +1,4 @@
+import Feeds
 import Foundation
 
 /// The rejected records of a run, in input order, as a temporary file of COPY text rows
@@ -10,7 +11,7 @@ public struct RejectList: Sendable {
     /// A new, empty list in the temporary directory (its file exists from the start).
     static func create() throws -> RejectList {
         let path = NSTemporaryDirectory() + "/orderflow-rejects-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tsv"
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+        guard createEmptyFile(atPath: path) else {
             throw RunError.configuration("cannot create a temporary file in \(NSTemporaryDirectory())")
         }
         return RejectList(path: path)

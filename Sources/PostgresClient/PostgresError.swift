@@ -1,3 +1,4 @@
+import ErrorCodes
 import CLibPQ
 
 /// An error from PostgreSQL or from libpq, with everything the server said about it.
@@ -6,28 +7,7 @@ import CLibPQ
 /// Parameter values are never stored here, so errors can be logged without leaking data.
 public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String, Sendable {
-            case connectionFailed, connectionLost, server, copyAborted, unexpectedResult, decoding
-        }
-        private let base: Base
-        private init(_ base: Base) { self.base = base }
-
-        /// The connection could not be established.
-        public static let connectionFailed = Code(.connectionFailed)
-        /// The connection broke while in use (server restart, network, terminated backend).
-        public static let connectionLost = Code(.connectionLost)
-        /// The server rejected a statement; see `sqlState`.
-        public static let server = Code(.server)
-        /// The client aborted a COPY FROM STDIN; the server rolled it back.
-        public static let copyAborted = Code(.copyAborted)
-        /// libpq returned a result this layer did not expect for the statement.
-        public static let unexpectedResult = Code(.unexpectedResult)
-        /// A value could not be decoded into the requested Swift type.
-        public static let decoding = Code(.decoding)
-
-        public var description: String { base.rawValue }
-    }
+    public typealias Code = ErrorCode<PostgresError>
 
     public var code: Code
     /// The five-character SQLSTATE, e.g. `23505` for a unique violation.
@@ -110,4 +90,19 @@ extension String {
 
 extension Set where Element == Character {
     static let whitespacesAndNewlines: Set<Character> = [" ", "\t", "\n", "\r"]
+}
+
+extension ErrorCode where Domain == PostgresError {
+    /// The connection could not be established.
+    public static let connectionFailed = Self("connectionFailed")
+    /// The connection broke while in use (server restart, network, terminated backend).
+    public static let connectionLost = Self("connectionLost")
+    /// The server rejected a statement; see `sqlState`.
+    public static let server = Self("server")
+    /// The client aborted a COPY FROM STDIN; the server rolled it back.
+    public static let copyAborted = Self("copyAborted")
+    /// libpq returned a result this layer did not expect for the statement.
+    public static let unexpectedResult = Self("unexpectedResult")
+    /// A value could not be decoded into the requested Swift type.
+    public static let decoding = Self("decoding")
 }

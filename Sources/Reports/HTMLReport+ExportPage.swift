@@ -46,13 +46,9 @@ extension HTMLReport {
             let byDay: [ExportSummary.Day]
         }
 
-        let exportId: String
+        /// The report's text fields (`report.exportId`, …) go to the template as they are.
+        let report: ExportReport
         let outcome: String
-        let message: String?
-        let pipeline: String
-        let pipelineFile: String
-        let dataset: String
-        let database: String
         let periodOn: String
         let timezone: String
         let periodFrom: String
@@ -61,7 +57,6 @@ extension HTMLReport {
         let instants: Instants?
         /// Only the filters that restrict something.
         let filters: [Filter]
-        let startedAt: String
         let finishedAt: String
         let output: Output?
         /// History exports' summary.
@@ -72,13 +67,8 @@ extension HTMLReport {
         let stages: [StageRow]
 
         init(_ r: ExportReport) {
-            exportId = r.exportId
+            report = r
             outcome = r.outcome.rawValue
-            message = r.message
-            pipeline = r.pipeline
-            pipelineFile = r.pipelineFile
-            dataset = r.dataset
-            database = r.database
             let p = r.period
             periodOn = p.on
             timezone = p.timezone
@@ -87,7 +77,6 @@ extension HTMLReport {
             instants = p.fromInstant == nil && p.toInstant == nil ? nil : Instants(start: p.fromInstant ?? "−∞", end: p.toInstant ?? "+∞")
             filters = [("Status", r.filters.status), ("Source", r.filters.source), ("Customer", r.filters.customer)]
                 .filter { !$0.1.isEmpty }.map { Filter(filter: $0.0, values: $0.1) }
-            startedAt = r.startedAt
             finishedAt = r.finishedAt ?? "—"
             output = r.output.map {
                 Output(path: $0.path, format: $0.format + ($0.gzip ? ", gzip" : "") + ($0.bom ? ", BOM" : ""),

@@ -39,16 +39,9 @@ extension HTMLReport {
             let sha256: String
         }
 
-        let runId: String
+        /// The report's text fields (`report.runId`, …) go to the template as they are.
+        let report: RunReport
         let outcome: String
-        let message: String?
-        let pipeline: String
-        let kind: String
-        let mode: String
-        let source: String
-        let pipelineFile: String
-        let database: String
-        let startedAt: String
         let finishedAt: String
         let actionChart: BarChart?
         let actions: FigureTable
@@ -62,16 +55,8 @@ extension HTMLReport {
         let stages: [StageRow]
 
         init(_ r: RunReport) {
-            runId = r.runId
+            report = r
             outcome = r.outcome.rawValue
-            message = r.message
-            pipeline = r.pipeline
-            kind = r.kind
-            mode = r.mode
-            source = r.source
-            pipelineFile = r.pipelineFile
-            database = r.database
-            startedAt = r.startedAt
             finishedAt = r.finishedAt ?? "—"
 
             // Only an applied run did what its counts say; any other outcome reports what it would have done.

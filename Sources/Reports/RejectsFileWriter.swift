@@ -25,7 +25,7 @@ public struct RejectsFileWriter {
             let name = (inputs.count == 1 ? "rejects" : "rejects-\(fileNumber + 1)") + (format == .csv ? ".csv" : ".ndjson")
             let target = directory.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            _ = FileManager.default.createFile(atPath: target.path, contents: nil)
+            createEmptyFile(atPath: target.path)
             guard let out = FileHandle(forWritingAtPath: target.path) else {
                 throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: target.path])
             }

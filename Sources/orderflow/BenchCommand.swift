@@ -1,10 +1,12 @@
 import ArgumentParser
 import EmbeddedPostgres
+import Feeds
 import Foundation
 import OrderModel
 import OrderStore
 import Pipeline
 import PostgresClient
+import SyntheticFeeds
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -140,7 +142,7 @@ struct StagingRowGenerator {
     init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
     mutating func write(rows: Int, to file: URL) throws {
-        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        createEmptyFile(atPath: file.path)
         let handle = try FileHandle(forWritingTo: file)
         defer { try? handle.close() }
         let statuses = ["processing", "shipped", "in_transit", "delivered", "cancelled"]
@@ -205,5 +207,23 @@ struct BenchSetup {
         try Migrator().migrate(conn)
         try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
         dir = URL(fileURLWithPath: workDir).standardizedFileURL
+    }
+
+    /// The generated feed of `orders` orders from `seed`, kept in the work directory and made on
+    /// first use (the same arguments always give the same bytes).
+    func ordersFeed(orders: Int, seed: UInt64, format: OrderFeedGenerator.Format = .csv) throws -> String {
+        let path = dir.appendingPathComponent("orders-\(orders)-\(seed).\(format == .ndjson ? "ndjson" : "csv").gz").path
+        if !FileManager.default.fileExists(atPath: path) {
+            note("generating \(orders) orders as \(format.rawValue) into \(path)…")
+            _ = try OrderFeedGenerator(orders: orders, seed: seed).write(format, to: path, gzip: true)
+        }
+        return path
+    }
+
+    /// Writes a pipeline file into the work directory and returns its path.
+    func pipeline(_ name: String, _ yaml: String) throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        try Data(yaml.utf8).write(to: URL(fileURLWithPath: path))
+        return path
     }
 }

@@ -36,14 +36,8 @@ struct ExportBench: ParsableCommand {
 
             let stored = try conn.query("SELECT count(*) AS n FROM orders").rows[0].decode("n", as: Int.self)
             if stored != orders {
-                let feed = dir.appendingPathComponent("orders-\(orders)-\(seed).csv.gz").path
-                if !FileManager.default.fileExists(atPath: feed) {
-                    note("generating \(orders) orders into \(feed)…")
-                    _ = try OrderFeedGenerator(orders: orders, seed: seed).write(.csv, to: feed, gzip: true)
-                }
-                let pipeline = dir.appendingPathComponent("bench-orders.yaml").path
-                try "name: bench-orders\nkind: orders\nsource: legacy\nmode: upsert\nguards:\n  max_rejects: 0\n"
-                    .write(toFile: pipeline, atomically: true, encoding: .utf8)
+                let feed = try setup.ordersFeed(orders: orders, seed: seed)
+                let pipeline = try setup.pipeline("bench-orders.yaml", "name: bench-orders\nkind: orders\nsource: legacy\nmode: upsert\nguards:\n  max_rejects: 0\n")
                 try conn.execute("TRUNCATE orders, order_items, order_events, import_runs")
                 note("importing \(orders) orders with orderflow run…")
                 let m = try Measured.run(me, ["run", pipeline, feed, "--force", "--database", url,

@@ -42,13 +42,10 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Where report.json/.md/.html go (default: beside the output file).") var reportDir: String?
 
     func run() throws {
-        let definition: ExportDefinition
-        do {
-            definition = try resolvedDefinition()
+        let definition = try configuring {
+            let definition = try resolvedDefinition()
             try definition.validate()
-        } catch {
-            note("error: \(error)")
-            throw Exit.usage
+            return definition
         }
         let exportId = RunCommand.makeRunId(definition.name)
         let path = output == "-" ? nil : output

@@ -64,4 +64,15 @@ extension ParsableCommand {
             throw Exit.failed
         }
     }
+
+    /// Runs `body`, which reads the command's configuration: any error is a message on stderr
+    /// and exit code 2, before anything is touched.
+    func configuring<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            note("error: \(error)")
+            throw Exit.usage
+        }
+    }
 }

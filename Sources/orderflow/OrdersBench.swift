@@ -29,16 +29,9 @@ struct OrdersBench: ParsableCommand {
         try failing {
             let setup = try BenchSetup(db, workDir: workDir)
             let (url, conn, dir) = (setup.url, setup.conn, setup.dir)
-            let csv = dir.appendingPathComponent("orders-\(orders)-\(seed).csv.gz").path
-            let ndjson = dir.appendingPathComponent("orders-\(orders)-\(seed).ndjson.gz").path
-            for (path, format) in [(csv, OrderFeedGenerator.Format.csv), (ndjson, .ndjson)] where !FileManager.default.fileExists(atPath: path) {
-                if format == .ndjson && skipNdjson { continue }
-                note("generating \(orders) orders as \(format.rawValue) into \(path)…")
-                _ = try OrderFeedGenerator(orders: orders, seed: seed).write(format, to: path, gzip: true)
-            }
-            let pipeline = dir.appendingPathComponent("bench-orders.yaml").path
-            try "name: bench-orders\nkind: orders\nsource: legacy\nmode: upsert\nguards:\n  max_rejects: 0\n"
-                .write(toFile: pipeline, atomically: true, encoding: .utf8)
+            let csv = try setup.ordersFeed(orders: orders, seed: seed)
+            let ndjson = skipNdjson ? "" : try setup.ordersFeed(orders: orders, seed: seed, format: .ndjson)
+            let pipeline = try setup.pipeline("bench-orders.yaml", "name: bench-orders\nkind: orders\nsource: legacy\nmode: upsert\nguards:\n  max_rejects: 0\n")
             let psql = try PsqlRunner(url: url)
             let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
             func empty() throws {

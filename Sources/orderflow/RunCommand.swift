@@ -91,22 +91,15 @@ struct RunCommand: ParsableCommand {
                 note("aborted: \(message)")
                 note("report: \(directory.path)/report.md")
                 return Exit.guardAborted.rawValue
-            case .configuration:
-                failed(message)
-                note("error: \(message)")
-                return Exit.usage.rawValue
             case .cancelled:
                 failed(message, outcome: .cancelled)
                 note("orderflow: \(message); report: \(directory.path)/report.md")
                 return Exit.failed.rawValue
-            case .reconciliation:
-                failed(message)
-                note("error: counts do not reconcile, nothing applied: \(message)")
-                return Exit.failed.rawValue
             default:
                 failed(message)
-                note("error: \(message)")
-                return Exit.failed.rawValue
+                let reconcile = error.code == .reconciliation ? "counts do not reconcile, nothing applied: " : ""
+                note("error: \(reconcile)\(message)")
+                return error.code == .configuration ? Exit.usage.rawValue : Exit.failed.rawValue
             }
         } catch {
             failed("\(error)")

@@ -49,13 +49,10 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func run() async throws {
-        let configuration: OrderAPIConfiguration
-        do {
-            configuration = try apiConfiguration()
+        let configuration = try configuring {
+            let configuration = try apiConfiguration()
             try configuration.validate()
-        } catch {
-            note("error: \(error)")
-            throw Exit.usage
+            return configuration
         }
         let conninfo = try failing {
             let conninfo = try db.resolve()

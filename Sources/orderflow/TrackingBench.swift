@@ -31,23 +31,16 @@ struct TrackingBench: ParsableCommand {
         try failing {
             let setup = try BenchSetup(db, workDir: workDir)
             let (url, conn, dir) = (setup.url, setup.conn, setup.dir)
-            let ordersFeed = dir.appendingPathComponent("orders-\(orders)-\(seed).csv.gz").path
+            let ordersFeed = try setup.ordersFeed(orders: orders, seed: seed)
             let eventsFeed = dir.appendingPathComponent("tracking-\(orders)-\(seed)-\(eventsPerShipment).csv.gz").path
-            if !FileManager.default.fileExists(atPath: ordersFeed) {
-                note("generating \(orders) orders into \(ordersFeed)…")
-                _ = try OrderFeedGenerator(orders: orders, seed: seed).write(.csv, to: ordersFeed, gzip: true)
-            }
             if !FileManager.default.fileExists(atPath: eventsFeed) {
                 note("generating tracking events into \(eventsFeed)…")
                 var generator = TrackingFeedGenerator(orders: orders, seed: seed, style: .csv)
                 generator.eventsPerShipment = eventsPerShipment
                 try generator.write(to: eventsFeed, gzip: true)
             }
-            let ordersPipeline = dir.appendingPathComponent("bench-orders.yaml").path
-            try "name: bench-orders\nkind: orders\nsource: legacy\n".write(toFile: ordersPipeline, atomically: true, encoding: .utf8)
-            let trackingPipeline = dir.appendingPathComponent("bench-tracking.yaml").path
-            try "name: bench-tracking\nkind: tracking\nsource: legacy\nguards:\n  max_rejects: 0\n"
-                .write(toFile: trackingPipeline, atomically: true, encoding: .utf8)
+            let ordersPipeline = try setup.pipeline("bench-orders.yaml", "name: bench-orders\nkind: orders\nsource: legacy\n")
+            let trackingPipeline = try setup.pipeline("bench-tracking.yaml", "name: bench-tracking\nkind: tracking\nsource: legacy\nguards:\n  max_rejects: 0\n")
             let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
             func runOrderflow(_ pipeline: String, _ input: String, label: String) throws -> Measured {
                 let m = try Measured.run(me, ["run", pipeline, input, "--force", "--database", url,

@@ -9,19 +9,14 @@ import Export
 import Reports
 
 /// A fresh migrated database, a scratch directory, and helpers to fill and export it.
-struct ExportFixture {
+struct ExportFixture: DatabaseFixtureBased {
     let base: DatabaseFixture
-    var url: String { base.url }
-    var conn: PostgresConnection { base.conn }
-    var dir: URL { base.dir }
 
     init() throws {
         base = try DatabaseFixture(prefix: "of-export")
     }
 
     static let header = DatabaseFixture.ordersHeader
-
-    func path(_ name: String) -> String { base.path(name) }
 
     /// Imports a canonical CSV feed with the orders pipeline (source `legacy`).
     @discardableResult
@@ -93,9 +88,7 @@ struct ExportFixture {
         try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
     }
 
-    func scalar(_ sql: String, on connection: PostgresConnection? = nil) throws -> String? {
-        try base.scalar(sql, on: connection)
-    }
+
 }
 
 /// Runs a program and returns its exit status, standard output and standard error.

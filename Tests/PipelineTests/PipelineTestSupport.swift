@@ -5,22 +5,14 @@ import OrderflowTestSupport
 import Reports
 
 /// A fresh migrated database plus helpers to run pipelines over feeds written in the test.
-struct PipelineFixture {
+struct PipelineFixture: DatabaseFixtureBased {
     let base: DatabaseFixture
-    var url: String { base.url }
-    var conn: PostgresConnection { base.conn }
-    var dir: URL { base.dir }
 
     init() throws {
         base = try DatabaseFixture(prefix: "of-pipe")
     }
 
     static let header = DatabaseFixture.ordersHeader
-
-    /// Writes a feed file (gzip'd with the system's gzip when asked) and returns its path.
-    func file(_ name: String, _ content: String, gzip: Bool = false) throws -> String {
-        try base.file(name, content, gzip: gzip)
-    }
 
     func definition(_ extra: String = "", mode: String = "upsert", maxRejects: String = "100") throws -> PipelineDefinition {
         try PipelineDefinition.parse(yaml: """
@@ -52,11 +44,4 @@ struct PipelineFixture {
 
     final class Box: @unchecked Sendable { var value: RunReport? }
     let lastReport = Box()
-
-    func scalar(_ sql: String) throws -> String? { try base.scalar(sql) }
-
-    func int(_ sql: String) throws -> Int { try base.int(sql) }
-
-    /// A checksum of every order and item row, to prove "nothing changed".
-    func fingerprint() throws -> String { try base.fingerprint() }
 }

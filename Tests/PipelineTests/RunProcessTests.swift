@@ -20,6 +20,25 @@ struct RunProcessTests {
         return try f.file("big-\(prefix).csv", csv, gzip: true)
     }
 
+    /// Runs `orderflow run PIPELINE FEED`, SIGKILLs it once its COPY into `table` streams, waits
+    /// for the server to roll the dead client back and checks nothing changed; then the same
+    /// command again must succeed.
+    func killMidCopyThenRunAgain(_ f: PipelineFixture, pipeline: String, feed: String, table: String) throws {
+        let before = try f.fingerprint()
+        let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("killed").path], in: f)
+        let sawCopy = try DatabaseWatch.waitForCopy(into: table, on: f.conn)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(sawCopy)
+        #expect(process.terminationReason == .uncaughtSignal)
+        try DatabaseWatch.waitUntilGone(on: f.conn)
+        #expect(try f.fingerprint() == before)
+
+        let again = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("again").path], in: f)
+        again.waitUntilExit()
+        #expect(again.terminationStatus == 0, "\(again.stderr)")
+    }
+
     func launch(_ args: [String], in f: PipelineFixture) throws -> OrderflowProcess {
         try OrderflowBinary.launch(args, errorLog: f.dir.appendingPathComponent("stderr-\(UInt32.random(in: 0...UInt32.max)).log").path)
     }
@@ -28,24 +47,9 @@ struct RunProcessTests {
     func sigkillWhileCopyIsStreamingLeavesTheDatabaseAsBefore() throws {
         let f = try PipelineFixture()
         try f.run(try f.definition(), [try f.file("seed.csv", OrderRunTests.feed)])
-        let before = try f.fingerprint()
         let feed = try bigFeed(f, orders: 150_000)
         let pipeline = try f.file("p.yaml", "name: kill-test\nkind: orders\nsource: legacy\nguards:\n  max_rejects: 0\n")
-        let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("r1").path], in: f)
-        // Wait until the binary's COPY is streaming, then kill it without warning.
-        let sawCopy = try DatabaseWatch.waitForCopy(into: "stage_lines", on: f.conn)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(sawCopy)
-        #expect(process.terminationReason == .uncaughtSignal)
-        // The server notices the dead client and rolls its transaction back.
-        try DatabaseWatch.waitUntilGone(on: f.conn)
-        #expect(try f.fingerprint() == before)
-
-        // The same command again completes the work.
-        let again = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("r2").path], in: f)
-        again.waitUntilExit()
-        #expect(again.terminationStatus == 0, "\(again.stderr)")
+        try killMidCopyThenRunAgain(f, pipeline: pipeline, feed: feed, table: "stage_lines")
         #expect(try f.int("SELECT count(*) FROM orders") == 150_003)
         #expect(try f.int("SELECT count(*) FROM order_items") == 300_004)
     }
@@ -55,7 +59,6 @@ struct RunProcessTests {
         let f = try PipelineFixture()
         let orders = 60_000
         try f.run(try f.definition(), [try bigFeed(f, orders: orders)])
-        let before = try f.fingerprint()
         var csv = TrackingRunTests.header
         for i in 0..<orders {
             csv += "UPS,1z\(i),OutForDelivery,2026-11-03T10:00:00Z,,,Newark,Out for delivery\n"
@@ -63,17 +66,7 @@ struct RunProcessTests {
         }
         let feed = try f.file("events.csv", csv, gzip: true)
         let pipeline = try f.file("t.yaml", "name: kill-tracking\nkind: tracking\nsource: legacy\nguards:\n  max_rejects: 0\n")
-        let process = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("t1").path], in: f)
-        let sawCopy = try DatabaseWatch.waitForCopy(into: "stage_events", on: f.conn)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(sawCopy)
-        try DatabaseWatch.waitUntilGone(on: f.conn)
-        #expect(try f.fingerprint() == before)
-
-        let again = try launch(["run", pipeline, feed, "--database", f.url, "--report-dir", f.dir.appendingPathComponent("t2").path], in: f)
-        again.waitUntilExit()
-        #expect(again.terminationStatus == 0, "\(again.stderr)")
+        try killMidCopyThenRunAgain(f, pipeline: pipeline, feed: feed, table: "stage_events")
         #expect(try f.int("SELECT count(*) FROM orders WHERE status = 'out_for_delivery' AND status_event_at = '2026-11-03T10:00:00Z'") == orders)
         #expect(try f.int("SELECT count(*) FROM order_events WHERE kind = 'status_changed'") == orders)
     }
