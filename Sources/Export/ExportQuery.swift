@@ -123,7 +123,7 @@ public struct ExportQuery: Sendable {
         self.settings = settings
     }
 
-    /// RFC 3339 in UTC with milliseconds (DESIGN.md's timestamp format).
+    /// RFC 3339 in UTC with milliseconds (the API's timestamp format, docs/openapi.yaml).
     static func timestamp(_ expr: String) -> String {
         "to_char(\(expr) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
     }

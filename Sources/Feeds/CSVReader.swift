@@ -1,3 +1,7 @@
+// Written here, not taken from SwiftCSV or CSV.swift: those decode into Strings from a whole file or
+// a character stream; this parses bytes in place, streams with bounded memory and keeps each
+// record's line number and raw bytes for the rejects file.
+
 /// Streams RFC 4180 records out of a `ByteSource` with memory bounded by `CSVOptions`.
 ///
 /// Records end in LF, CRLF or a lone CR; quoted fields may hold delimiters, quotes (doubled) and

@@ -57,7 +57,7 @@ public enum TrackingTag: String, CaseIterable, Sendable {
         }
     }
 
-    /// The order status this tag means; `nil` for tags that change nothing (DESIGN.md: Pending,
+    /// The order status this tag means; `nil` for tags that change nothing (docs/tracking.md: Pending,
     /// Expired and unknown are counted, not rejected).
     public var orderStatus: OrderStatus? {
         switch self {

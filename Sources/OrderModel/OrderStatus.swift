@@ -17,7 +17,7 @@ public enum OrderStatus: String, CaseIterable, Sendable, Codable, Hashable {
     /// Statuses an order can never leave.
     public var isTerminal: Bool { self == .returned || self == .cancelled }
 
-    /// The statuses this one may move to (DESIGN.md "Order statuses"). Forward moves may skip
+    /// The statuses this one may move to (docs/feed-format.md, "Order lifecycle"). Forward moves may skip
     /// steps because carriers report late or not at all; the same status is a no-op, not a move.
     public var allowedNext: Set<OrderStatus> {
         switch self {

@@ -7,7 +7,7 @@ public struct Migration: Sendable {
 
 /// The ordered schema history. Append new steps; never edit one that has shipped.
 ///
-/// The SQL stays valid for Citus (DESIGN.md "Beyond one machine"): every primary key of the
+/// The SQL is kept distributable (Citus, co-located by order id): every primary key of the
 /// order tables includes `order_id`/`id`, and history has no foreign key so it outlives deletes.
 public enum Migrations {
     public static let all: [Migration] = [

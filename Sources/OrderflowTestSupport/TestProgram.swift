@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What a finished child process left: exit status, standard output and standard error.
 public struct ProgramOutput: Sendable {
@@ -57,19 +58,20 @@ public struct ProgramFailed: Error, CustomStringConvertible {
 }
 
 /// Reads a pipe to its end on a thread of its own.
-final class ErrorCollector: @unchecked Sendable {
+final class ErrorCollector: Sendable {
     private let done = DispatchSemaphore(value: 0)
-    private var data = Data()
+    private let data = Mutex(Data())
 
     init(_ handle: FileHandle) {
         Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
+            let all = handle.readDataToEndOfFile()
+            data.withLock { $0 = all }
             done.signal()
         }
     }
 
     func text() -> String {
         done.wait()
-        return String(decoding: data, as: UTF8.self)
+        return data.withLock { String(decoding: $0, as: UTF8.self) }
     }
 }

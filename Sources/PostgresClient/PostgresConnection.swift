@@ -1,5 +1,8 @@
 import CLibPQ
 
+// Over libpq, not postgres-nio: COPY in both formats at psql's speed on a blocking thread, and the
+// same conninfo, PG* variables and service files as psql (the benchmark's floor) and every DBA tool.
+
 /// One libpq connection, used synchronously from one thread at a time.
 ///
 /// The type is deliberately not `Sendable`: Swift 6's checker then refuses to share it between

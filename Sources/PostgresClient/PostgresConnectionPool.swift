@@ -1,5 +1,8 @@
 import Foundation
 
+// A pool of threads that own their connection, not a library pool: libpq blocks, so each connection
+// needs a thread of its own, and no pool on this machine hands out blocking connections.
+
 /// A fixed set of connections, each owned by a thread of its own, for async callers.
 ///
 /// libpq blocks, and a `PostgresConnection` must stay on one thread: each worker thread opens

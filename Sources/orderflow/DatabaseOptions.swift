@@ -3,7 +3,7 @@ import EmbeddedPostgres
 import Foundation
 import PostgresClient
 
-/// Where the database is, chosen in DESIGN.md's order; shared by every command.
+/// Where the database is, chosen in the order README.md gives; shared by every command.
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "PostgreSQL URL or conninfo (default: DATABASE_URL, PG* variables, else the embedded cluster).")
     var database: String?
@@ -20,7 +20,7 @@ struct DatabaseOptions: ParsableArguments {
         case embedded
     }
 
-    /// The first configured source of DESIGN.md's order.
+    /// The first configured source, in README.md's order.
     func choice(environment: [String: String] = ProcessInfo.processInfo.environment) -> Choice {
         if let database, !database.isEmpty { return .url(database, from: "--database") }
         if let url = environment["DATABASE_URL"], !url.isEmpty { return .url(url, from: "DATABASE_URL") }

@@ -16,7 +16,7 @@ struct Orderflow: AsyncParsableCommand {
         subcommands: [DemoCommand.self, RunCommand.self, ExportCommand.self, RunsCommand.self, MigrateCommand.self, DBCommand.self, GenerateCommand.self, BenchCommand.self, ServeCommand.self]
     )
 
-    /// Like the default, but usage and validation errors exit with 2 (DESIGN.md's exit codes)
+    /// Like the default, but usage and validation errors exit with 2 (the exit codes in README.md)
     /// instead of argument-parser's 64.
     static func main() async {
         do {
@@ -36,7 +36,7 @@ struct Orderflow: AsyncParsableCommand {
     }
 }
 
-/// Exit codes of DESIGN.md, in one place.
+/// The exit codes README.md documents, in one place.
 enum Exit {
     static let failed = ExitCode(1)
     static let usage = ExitCode(2)

@@ -35,7 +35,7 @@ struct RunCommand: ParsableCommand {
         if code != 0 { throw ExitCode(code) }
     }
 
-    /// Runs one pipeline end to end, prints its summary, and returns DESIGN.md's exit code.
+    /// Runs one pipeline end to end, prints its summary, and returns its exit code (README.md).
     /// Shared by `run` and `demo`.
     static func execute(pipeline: String, inputs: [String], options: RunOptions, reportDir: String?,
                         connect: () throws -> PostgresConnection) -> Int32 {
