@@ -50,15 +50,10 @@ public struct APIProblem: Error, Sendable, Equatable {
         json.member("instance", instance)
         for (name, value) in extensions { json.member(name, value) }
         if !errors.isEmpty {
-            json.key("errors")
-            json.beginArray()
-            for error in errors {
-                json.beginObject()
+            json.objects("errors", errors) { json, error in
                 json.member("field", error.field)
                 json.member("message", error.message)
-                json.endObject()
             }
-            json.endArray()
         }
         json.endObject()
         return json.text

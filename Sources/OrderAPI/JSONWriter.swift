@@ -41,6 +41,18 @@ struct JSONWriter {
     mutating func member(_ name: String, _ value: String?) { key(name); string(value) }
     mutating func member(_ name: String, _ value: Int) { key(name); number(value) }
 
+    /// `"name": [ {…}, … ]`, one object per element, its members written by `body`.
+    mutating func objects<S: Sequence>(_ name: String, _ elements: S, _ body: (inout JSONWriter, S.Element) -> Void) {
+        key(name)
+        beginArray()
+        for element in elements {
+            beginObject()
+            body(&self, element)
+            endObject()
+        }
+        endArray()
+    }
+
     private mutating func separate() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
     }

@@ -7,16 +7,11 @@ enum OrderJSON {
     static func write(_ order: Order, into json: inout JSONWriter) {
         json.beginObject()
         json.member("customerId", order.customerId)
-        json.key("products")
-        json.beginArray()
-        for item in order.items {
-            json.beginObject()
+        json.objects("products", order.items) { json, item in
             json.member("productId", item.productId)
             json.member("quantity", item.quantity)
             if let price = item.unitPrice { json.member("unitPrice", price.description) }
-            json.endObject()
         }
-        json.endArray()
         json.member("trackingCompany", order.trackingCompany)
         json.member("trackingNumber", order.trackingNumber)
         json.member("id", order.id.postgresText)

@@ -67,16 +67,11 @@ struct CreateOrderRequest: Sendable, Equatable {
         json.member("customerId", customerId)
         json.member("externalRef", externalRef)
         json.member("currency", currency)
-        json.key("products")
-        json.beginArray()
-        for item in items {
-            json.beginObject()
+        json.objects("products", items) { json, item in
             json.member("productId", item.productId)
             json.member("quantity", item.quantity)
             json.member("unitPrice", item.unitPrice?.description)
-            json.endObject()
         }
-        json.endArray()
         json.endObject()
         return json.text
     }
