@@ -64,39 +64,18 @@ public struct PipelineRun {
         cancellation?.attach(conn.cancelHandle())
         defer { cancellation?.attach(nil) }
 
-        try acquireLock(conn)
-        try conn.query("SELECT set_config('work_mem', '256MB', true)")
-        // Staging tables live in the session's local buffers (8 MB by default), which COPY of
-        // millions of rows would churn; the setting must come before the first temp table.
-        // 1 GB holds the staging of a 1M-order feed, so the diff's scans stay in memory (3-4 s
-        // of a 15 s diff); it is an upper bound, allocated only as the tables grow.
-        // A session that already used temp tables refuses the change; the savepoint keeps that
-        // refusal from aborting the transaction.
-        try conn.execute("SAVEPOINT temp_buffers")
-        if (try? conn.query("SELECT set_config('temp_buffers', '1GB', true)")) == nil {
-            try conn.execute("ROLLBACK TO SAVEPOINT temp_buffers")
-        }
-        try conn.execute("RELEASE SAVEPOINT temp_buffers")
-        try Migrator().requireCurrent(conn)
+        try prepareSession(conn)
+        let ledger = ImportRunLedger(conn: conn, pipeline: definition.name, inputSHA256: runDigest)
 
-        let earlier = try conn.query("""
-            SELECT id, finished_at FROM import_runs
-            WHERE pipeline = \(definition.name) AND input_sha256 = \(runDigest) AND status = 'applied'
-            ORDER BY id DESC LIMIT 1
-            """)
-        if !options.force, let previous = earlier.first {
+        if !options.force, let previous = try ledger.lastApplied() {
             report.outcome = .skipped
-            report.message = "this input was already applied by run \(previous["id"] ?? "?") at \(previous["finished_at"] ?? "?"); nothing to do (use --force to diff it again)"
+            report.message = "this input was already applied by run \(previous.id) at \(previous.finishedAt); nothing to do (use --force to diff it again)"
             report.finishedAt = Timestamp.now.description
             return try finish(report, nil)
         }
 
         let now = Timestamp.now
-        let importRunId = try conn.query("""
-            INSERT INTO import_runs (pipeline, kind, input_name, input_sha256, started_at, status)
-            VALUES (\(definition.name), \(definition.kind.rawValue), \(report.inputs.map(\.name).joined(separator: ", ")), \(runDigest), \(now), 'running')
-            RETURNING id
-            """).rows[0].decode("id", as: Int64.self)
+        let importRunId = try ledger.start(kind: definition.kind.rawValue, inputNames: report.inputs.map(\.name), at: now)
         report.importRunId = importRunId
 
         let sourceOrders: Int
@@ -142,14 +121,7 @@ public struct PipelineRun {
         report.outcome = options.dryRun ? .dryRun : .applied
         report.stages = clock.stages
         report.finishedAt = Timestamp.now.description
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let countsJSON = String(decoding: try encoder.encode(report.counts), as: UTF8.self)
-        let reportJSON = String(decoding: try encoder.encode(report), as: UTF8.self)
-        try conn.query("""
-            UPDATE import_runs SET status = 'applied', finished_at = \(Timestamp.now), counts = \(countsJSON)::jsonb, report = \(reportJSON)::jsonb
-            WHERE id = \(importRunId)
-            """)
+        try ledger.finish(importRunId, report: report)
         report = try finish(report, rejects)
         FaultInjection.point("report written")
         if options.dryRun { return report } // the deferred ROLLBACK undoes everything
