@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.embedInCode("openapi.yaml")]),
         .target(name: "OrderflowTestSupport", dependencies: [
-            "EmbeddedPostgres", "PostgresClient", "OrderStore", "Feeds",
+            "EmbeddedPostgres", "PostgresClient", "OrderStore", "Feeds", "RunSupport",
         ]),
         .executableTarget(name: "orderflow", dependencies: [
             "PostgresClient", "EmbeddedPostgres", "OrderModel", "OrderStore", "Feeds", "RunSupport",

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import RunSupport
 
 /// What a finished child process left: exit status, standard output and standard error.
 public struct ProgramOutput: Sendable {
@@ -35,10 +35,11 @@ public enum TestProgram {
             }
         }
         // Standard error is drained on another thread so a chatty child cannot block on it.
-        let errorText = ErrorCollector(err.fileHandleForReading)
+        let errHandle = err.fileHandleForReading
+        let errorText = WorkerThread(name: "orderflow.test-stderr") { errHandle.readDataToEndOfFile() }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return ProgramOutput(status: p.terminationStatus, output: Array(data), error: errorText.text(),
+        return ProgramOutput(status: p.terminationStatus, output: Array(data), error: String(decoding: (try? errorText.wait().get()) ?? Data(), as: UTF8.self),
                              signalled: p.terminationReason == .uncaughtSignal)
     }
 
@@ -55,23 +56,4 @@ public struct ProgramFailed: Error, CustomStringConvertible {
     public var program: String
     public var result: ProgramOutput
     public var description: String { "\(program) exited with \(result.status): \(result.error)" }
-}
-
-/// Reads a pipe to its end on a thread of its own.
-final class ErrorCollector: Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private let data = Mutex(Data())
-
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            let all = handle.readDataToEndOfFile()
-            data.withLock { $0 = all }
-            done.signal()
-        }
-    }
-
-    func text() -> String {
-        done.wait()
-        return data.withLock { String(decoding: $0, as: UTF8.self) }
-    }
 }

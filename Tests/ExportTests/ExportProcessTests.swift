@@ -26,8 +26,8 @@ struct ExportProcessTests {
             """)
     }
 
-    func run(_ args: [String]) throws -> (status: Int32, output: [UInt8], error: String) {
-        try runProgram(try OrderflowBinary.path(), args)
+    func run(_ args: [String]) throws -> ProgramOutput {
+        try TestProgram.run(try OrderflowBinary.path(), args)
     }
 
     @Test

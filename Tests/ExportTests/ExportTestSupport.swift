@@ -91,12 +91,6 @@ struct ExportFixture: DatabaseFixtureBased {
 
 }
 
-/// Runs a program and returns its exit status, standard output and standard error.
-func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: [UInt8], error: String) {
-    let r = try TestProgram.run(path, arguments)
-    return (r.status, r.output, r.error)
-}
-
 /// A strict RFC 4180 reader for what the tests read back (fields may hold quotes, commas, newlines).
 func parseCSV(_ text: String) -> [[String]] {
     var rows: [[String]] = [], row: [String] = [], field = ""

@@ -162,7 +162,7 @@ struct ExportTests {
         let f = try ExportFixture()
         let report = try f.export(Self.definition(.orders, .csv, from: "2030-01-01", to: "2030-02-01", gzip: true), to: "none.csv.gz")
         #expect(report.output?.rows == 0 && report.summary?.orders == 0 && report.summary?.byDay.isEmpty == true)
-        let zcat = try runProgram("/bin/zcat", [f.path("none.csv.gz")])
+        let zcat = try TestProgram.run("/bin/zcat", [f.path("none.csv.gz")])
         #expect(zcat.status == 0)
         #expect(String(decoding: zcat.output, as: UTF8.self) == ExportQuery(definition: Self.definition(), from: nil, to: nil).columns.map(\.name).joined(separator: ",") + "\n")
         _ = try f.export(Self.definition(.history, .ndjson), to: "none.ndjson")
@@ -178,7 +178,7 @@ struct ExportTests {
         var gz = plain
         gz.gzip = true
         let report = try f.export(gz, to: "lines.csv.gz", chunkSize: 8192)
-        let zcat = try runProgram("/bin/zcat", [f.path("lines.csv.gz")])
+        let zcat = try TestProgram.run("/bin/zcat", [f.path("lines.csv.gz")])
         #expect(zcat.status == 0, "\(zcat.error)")
         #expect(zcat.output == (try f.bytes("lines.csv")))
         #expect(Array(zcat.output.prefix(3)) == [0xEF, 0xBB, 0xBF])

@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import OrderflowTestSupport
 import RunSupport
 import Pipeline
 import SyntheticFeeds
@@ -139,14 +140,14 @@ struct Chromium {
     }
 
     func screenshot(_ html: URL, to png: URL) throws {
-        let r = try runProgram(executable, arguments(["--window-size=1280,1600", "--screenshot=\(png.path)"], html))
+        let r = try TestProgram.run(executable, arguments(["--window-size=1280,1600", "--screenshot=\(png.path)"], html))
         guard r.status == 0, FileManager.default.fileExists(atPath: png.path) else {
             throw ChromiumFailed(message: "screenshot failed (exit \(r.status)): \(r.error.suffix(2000))")
         }
     }
 
     func dumpDOM(_ html: URL) throws -> String {
-        let r = try runProgram(executable, arguments(["--dump-dom"], html))
+        let r = try TestProgram.run(executable, arguments(["--dump-dom"], html))
         guard r.status == 0 else { throw ChromiumFailed(message: "--dump-dom failed (exit \(r.status)): \(r.error.suffix(2000))") }
         return String(decoding: r.output, as: UTF8.self)
     }
