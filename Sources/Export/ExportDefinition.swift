@@ -13,10 +13,19 @@ public struct ExportDefinition: Sendable, Equatable {
         case lines
         /// One row per `order_events` entry; deleted orders stay visible.
         case history
+        /// One row per shipment with its order's fields and its lines' count and units.
+        case shipments
     }
 
     /// Which instant the period applies to.
-    public enum TimeField: String, Sendable, CaseIterable { case created, updated, event }
+    public enum TimeField: String, Sendable, CaseIterable {
+        case created, updated, event
+        /// Shipments only: `shipped_at`, else `created_at`. Not every shipment knows when it was
+        /// handed over (migration 4 leaves `shipped_at` NULL for orders that were still
+        /// processing); such a one counts from when it was recorded, so no shipment falls
+        /// outside every period.
+        case shipped
+    }
     public enum Format: String, Sendable, CaseIterable { case csv, ndjson }
     /// A period without explicit bounds that a scheduled pipeline resolves when it runs.
     public enum RelativePeriod: String, Sendable, CaseIterable {
@@ -27,7 +36,7 @@ public struct ExportDefinition: Sendable, Equatable {
     /// Where the definition came from (for messages and the report).
     public var file = "<flags>"
     public var dataset: Dataset = .orders
-    /// `nil`: `created` for orders and lines, `event` for history.
+    /// `nil`: `created` for orders and lines, `event` for history, `shipped` for shipments.
     public var on: TimeField?
     public var from: PeriodBound?
     public var to: PeriodBound?
@@ -46,7 +55,18 @@ public struct ExportDefinition: Sendable, Equatable {
     public init() {}
 
     /// The time field the period applies to, after the dataset's default.
-    public var timeField: TimeField { on ?? (dataset == .history ? .event : .created) }
+    public var timeField: TimeField {
+        if let on { return on }
+        switch dataset {
+        case .orders, .lines: return .created
+        case .history: return .event
+        case .shipments: return .shipped
+        }
+    }
+
+    /// The statuses a shipment can have (migration 4's CHECK): an order's, except the two no
+    /// shipment is ever in (`processing` is before one exists, `cancelled` takes none).
+    public static let shipmentStatuses = OrderStatus.allCases.filter { $0 != .processing && $0 != .cancelled }.map(\.rawValue)
 
     /// Checks what can be checked without a database; a wrong value names its key.
     public func validate() throws {
@@ -56,10 +76,18 @@ public struct ExportDefinition: Sendable, Equatable {
         if dataset == .history && timeField != .event {
             throw fail("period.on", "event for the history dataset (history rows have no created/updated time of their own)")
         }
+        if timeField == .shipped && dataset != .shipments {
+            throw fail("period.on", "created, updated or event for the \(dataset.rawValue) dataset (shipped is the shipments dataset's time)")
+        }
         if TimeZone(identifier: timezone) == nil {
             throw fail("period.timezone", "an IANA time zone name such as UTC or Europe/Berlin")
         }
-        if let bad = statuses.first(where: { OrderStatus(rawValue: $0) == nil }) {
+        if dataset == .shipments {
+            // A filter no shipment can match is a mistake, not a wish for an empty file.
+            if let bad = statuses.first(where: { !Self.shipmentStatuses.contains($0) }) {
+                throw fail("filters.status", "shipment statuses (\(Self.shipmentStatuses.joined(separator: ", "))), not \(bad)")
+            }
+        } else if let bad = statuses.first(where: { OrderStatus(rawValue: $0) == nil }) {
             throw fail("filters.status", "order statuses (\(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))), not \(bad)")
         }
         if bom && format != .csv { throw fail("output.bom", "false for NDJSON (a byte order mark is for spreadsheets)") }
@@ -139,7 +167,7 @@ extension ExportDefinition: YAMLDefinition {
         if var period = try reader.child("period") {
             try period.allowOnly(["on", "from", "to", "timezone", "default"])
             if let on = try period.string("on") {
-                guard let field = TimeField(rawValue: on) else { throw fail("period.on", "created, updated or event") }
+                guard let field = TimeField(rawValue: on) else { throw fail("period.on", "created, updated, event or shipped") }
                 def.on = field
             }
             for key in ["from", "to"] {

@@ -44,8 +44,15 @@ public struct ExportQuery: Sendable {
 
         let time: String
         switch (d.dataset, d.timeField) {
+        // A shipment's "event" is the carrier event its current status came from: one column,
+        // which migrated shipments have too (their carrier history before migration 4 is in
+        // order_events, not shipment_events).
+        case (.shipments, .event): time = "s.status_event_at"
+        case (.shipments, .shipped): time = Self.shipmentTime
+        case (.shipments, .created): time = "s.created_at"
+        case (.shipments, .updated): time = "s.updated_at"
         case (.history, _), (_, .event): time = "e.event_at"
-        case (_, .created): time = "o.created_at"
+        case (_, .created), (_, .shipped): time = "o.created_at"
         case (_, .updated): time = "o.updated_at"
         }
         // The bounds are scalar subqueries, so PostgreSQL evaluates them once (an InitPlan) and can
@@ -62,7 +69,7 @@ public struct ExportQuery: Sendable {
             }
             return c
         }
-        if d.dataset != .history && d.timeField == .event {
+        if (d.dataset == .orders || d.dataset == .lines) && d.timeField == .event {
             let inPeriod = bounded("e.event_at")
             conditions.append("EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = o.id"
                               + inPeriod.map { " AND " + $0 }.joined() + ")")
@@ -75,7 +82,14 @@ public struct ExportQuery: Sendable {
             conditions.append("\(expr) IN (SELECT jsonb_array_elements_text(current_setting('\(setting)')::jsonb))")
         }
         let history = d.dataset == .history
-        list(d.statuses, Self.statusSetting, history ? "e.to_status" : "o.status")
+        let status: String
+        switch d.dataset {
+        case .history: status = "e.to_status"
+        // The shipment's own status; one without (no carrier event yet) counts as shipped.
+        case .shipments: status = "coalesce(s.status, 'shipped')"
+        case .orders, .lines: status = "o.status"
+        }
+        list(d.statuses, Self.statusSetting, status)
         list(d.sources, Self.sourceSetting, history ? "e.source" : "o.source")
         list(d.customers, Self.customerSetting, "o.customer_id")
         let whereSQL = conditions.isEmpty ? "" : "\nWHERE " + conditions.joined(separator: "\n  AND ")
@@ -94,6 +108,22 @@ public struct ExportQuery: Sendable {
             from = "order_events e LEFT JOIN orders o ON o.id = e.order_id"
             group = ""
             order = "e.event_at, e.order_id, e.id"
+        case .shipments:
+            // Every shipment has its order (a foreign key). Its lines are aggregated per shipment
+            // in a lateral subquery, which reads them by their primary key (order_id, shipment_id,
+            // line_no) and, like every join here, on order_id: co-located when distributed.
+            // count(*) over no lines is 0 and sum is NULL: a shipment that names no lines has no
+            // unit count rather than a made-up 0.
+            let lines = d.format == .ndjson
+                ? ", json_agg(json_build_object('lineNo', sl.line_no, 'quantity', sl.quantity) ORDER BY sl.line_no) AS lines"
+                : ""
+            from = """
+                shipments s JOIN orders o ON o.id = s.order_id
+                CROSS JOIN LATERAL (SELECT count(*) AS line_count, sum(sl.quantity) AS units\(lines)
+                                    FROM shipment_lines sl WHERE sl.order_id = s.order_id AND sl.shipment_id = s.id) l
+                """
+            group = ""
+            order = "\(time), s.order_id, s.id"
         }
         let select: String
         switch d.format {
@@ -107,6 +137,10 @@ public struct ExportQuery: Sendable {
                     'products', coalesce(json_agg(json_build_object('lineNo', i.line_no, 'productId', i.product_id, 'quantity', i.quantity, \
                     'unitPrice', i.unit_price) ORDER BY i.line_no) FILTER (WHERE i.line_no IS NOT NULL), '[]'::json)
                     """)
+            }
+            if d.dataset == .shipments {
+                // The same shape as a shipment's `lines` in the API: [{lineNo, quantity}].
+                pairs.append("'lines', coalesce(l.lines, '[]'::json)")
             }
             select = "json_build_object(" + pairs.joined(separator: ", ") + ")::text"
         }
@@ -122,6 +156,9 @@ public struct ExportQuery: Sendable {
         }
         self.settings = settings
     }
+
+    /// A shipment's time for `period.on: shipped` (`TimeField.shipped`).
+    static let shipmentTime = "coalesce(s.shipped_at, s.created_at)"
 
     /// RFC 3339 in UTC with milliseconds (the API's timestamp format, docs/openapi.yaml).
     static func timestamp(_ expr: String) -> String {
@@ -166,6 +203,19 @@ public struct ExportQuery: Sendable {
                 c("tracking_company", "e.tracking_company", text: true), c("tracking_number", "e.tracking_number", text: true),
                 c("changed_fields", "array_to_string(e.changed_fields, ' ')", text: true),
                 Column(name: "order_deleted", sql: "o.id IS NULL", csvSQL: "CASE WHEN o.id IS NULL THEN 'true' ELSE 'false' END", isText: false),
+            ]
+        case .shipments:
+            // Carrier, tracking number and exception text come from feeds and people: text cells.
+            return [
+                c("order_id", "s.order_id"), c("shipment_id", "s.id"), c("source", "o.source", text: true),
+                c("external_ref", "o.external_ref", text: true), c("customer_id", "o.customer_id", text: true),
+                c("order_status", "o.status"), c("carrier", "s.carrier", text: true),
+                c("tracking_number", "s.tracking_number", text: true), c("shipment_status", "s.status"),
+                c("status_event_at", timestamp("s.status_event_at")), c("shipped_at", timestamp("s.shipped_at")),
+                c("delivered_at", timestamp("s.delivered_at")), c("attempts", "s.attempts"),
+                c("exception_code", "s.exception_code", text: true), c("exception_text", "s.exception_text", text: true),
+                c("line_count", "l.line_count"), c("units", "l.units"), c("shipment_source", "s.source", text: true),
+                c("created_at", timestamp("s.created_at")), c("updated_at", timestamp("s.updated_at")),
             ]
         }
     }

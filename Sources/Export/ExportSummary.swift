@@ -5,7 +5,8 @@ import DefinitionFile
 import RunSupport
 
 /// The figures finance checks an export against: orders, units and totals by currency × status
-/// and by day, or for the history the events by kind and by day.
+/// and by day, for the history the events by kind and by day, for shipments the shipments by
+/// carrier × status and by day (`shipments`).
 public struct ExportSummary: Codable, Sendable, Equatable {
     /// Totals of one currency and status.
     public struct CurrencyStatus: Codable, Sendable, Equatable {
@@ -35,6 +36,41 @@ public struct ExportSummary: Codable, Sendable, Equatable {
     /// History exports: events per kind and per day.
     public var eventsByKind: [String: Int] = [:]
     public var eventsByDay: [String: Int] = [:]
+    /// Shipments exports only (absent from the other datasets' report.json); `orders` and
+    /// `units` above stay 0 for them, as a shipment row is not an order.
+    public var shipments: Shipments?
+
+    /// What a shipments export holds.
+    public struct Shipments: Codable, Sendable, Equatable {
+        /// Shipments of one carrier in one status.
+        public struct CarrierStatus: Codable, Sendable, Equatable {
+            public var carrier: String
+            /// `shipped` also for a shipment no carrier event has given a status yet (its
+            /// `shipment_status` cell is empty): that is what such a shipment is.
+            public var status: String
+            public var shipments: Int
+            /// Units on their lines; a shipment without lines adds none.
+            public var units: Int
+        }
+
+        /// Shipments of one day (in the export's time zone) of the period's time.
+        public struct Day: Codable, Sendable, Equatable {
+            public var day: String
+            public var shipments: Int
+            public var units: Int
+        }
+
+        public var shipments = 0
+        /// Shipments with lines; the others name none (the whole order, or nobody said).
+        public var itemized = 0
+        public var units = 0
+        /// Shipments without a status of their own yet, counted as `shipped` in `byCarrierStatus`.
+        public var withoutCarrierStatus = 0
+        public var byCarrierStatus: [CarrierStatus] = []
+        public var byDay: [Day] = []
+
+        public init() {}
+    }
 
     public init() {}
 
@@ -113,6 +149,9 @@ struct ExportSummaryBuilder {
         var total = ExactDecimal()
     }
     private struct Key: Hashable { var a: String, b: String }
+    private struct ShipmentCounts {
+        var shipments = 0, units = 0
+    }
 
     let dataset: ExportDefinition.Dataset
     let format: ExportDefinition.Format
@@ -128,6 +167,13 @@ struct ExportSummaryBuilder {
     private var eventsByKind: [String: Int] = [:]
     private var eventsByDay: [String: Int] = [:]
     private var fields: [Range<Int>] = []
+    // Shipments: the carrier and status cells, and the time a row's day falls back to when its
+    // own is empty (shipped_at → created_at, status_event_at → created_at).
+    private let carrierIndex, shipmentStatusIndex, fallbackTimeIndex: Int
+    private let carrierKey, shipmentStatusKey, fallbackTimeKey: String
+    private var shipments = ExportSummary.Shipments()
+    private var shipmentsByCarrierStatus: [Key: ShipmentCounts] = [:]
+    private var shipmentsByDay: [String: ShipmentCounts] = [:]
 
     init(query: ExportQuery) throws {
         let d = query.definition
@@ -137,17 +183,23 @@ struct ExportSummaryBuilder {
         let names = query.columns.map(\.name)
         func index(_ name: String) -> Int { names.firstIndex(of: name) ?? -1 }
         let time: String
-        switch d.dataset {
-        case .history: time = "event_at"
-        default: time = d.timeField == .updated ? "updated_at" : "created_at"
+        var fallbackTime = ""
+        switch (d.dataset, d.timeField) {
+        case (.history, _): time = "event_at"
+        case (.shipments, .shipped): time = "shipped_at"; fallbackTime = "created_at"
+        case (.shipments, .event): time = "status_event_at"; fallbackTime = "created_at"
+        case (_, .updated): time = "updated_at"
+        case (_, .created), (_, .event), (_, .shipped): time = "created_at"
         }
         let unitsName = d.dataset == .lines ? "quantity" : "units"
         let totalName = d.dataset == .lines ? "line_total" : "total"
         orderIndex = index("order_id"); statusIndex = index("status"); currencyIndex = index("currency")
         timeIndex = index(time); unitsIndex = index(unitsName); totalIndex = index(totalName); kindIndex = index("kind")
+        carrierIndex = index("carrier"); shipmentStatusIndex = index("shipment_status"); fallbackTimeIndex = index(fallbackTime)
         let key: (String) -> String = FieldName.jsonKey
         orderKey = key("order_id"); statusKey = key("status"); currencyKey = key("currency")
         timeKey = key(time); unitsKey = key(unitsName); totalKey = key(totalName); kindKey = key("kind")
+        carrierKey = key("carrier"); shipmentStatusKey = key("shipment_status"); fallbackTimeKey = fallbackTime.isEmpty ? "" : key(fallbackTime)
         fields.reserveCapacity(names.count)
     }
 
@@ -162,6 +214,12 @@ struct ExportSummaryBuilder {
                 return UnsafeRawBufferPointer(rebasing: row[fields[i]])
             }
             func text(_ i: Int) -> String { String(decoding: bytes(i), as: UTF8.self) }
+            if dataset == .shipments {
+                let time = bytes(timeIndex).isEmpty ? bytes(fallbackTimeIndex) : bytes(timeIndex)
+                record(shipment: CSVFields.cellText(bytes(carrierIndex)), status: text(shipmentStatusIndex),
+                       day: days.day(ofUTC: time), units: text(unitsIndex))
+                return
+            }
             let day = days.day(ofUTC: bytes(timeIndex))
             if dataset == .history {
                 record(event: text(kindIndex), day: day)
@@ -179,6 +237,13 @@ struct ExportSummaryBuilder {
                 }
             }
             func string(_ key: String) -> String { String(decoding: text(key), as: UTF8.self) }
+            if dataset == .shipments {
+                let own = text(timeKey)
+                let time = own.isEmpty ? text(fallbackTimeKey) : own
+                record(shipment: string(carrierKey), status: string(shipmentStatusKey),
+                       day: time.withUnsafeBytes { days.day(ofUTC: $0) }, units: string(unitsKey))
+                return
+            }
             let day = text(timeKey).withUnsafeBytes { days.day(ofUTC: $0) }
             if dataset == .history {
                 record(event: string(kindKey), day: day)
@@ -193,6 +258,22 @@ struct ExportSummaryBuilder {
                 }
             }
         }
+    }
+
+    /// One shipment row. `units` is empty when the shipment has no lines.
+    private mutating func record(shipment carrier: String, status: String, day: String, units unitsText: String) {
+        rows += 1
+        let u = Int(unitsText) ?? 0
+        shipments.shipments += 1
+        shipments.units += u
+        if !unitsText.isEmpty { shipments.itemized += 1 }
+        if status.isEmpty { shipments.withoutCarrierStatus += 1 }
+        func add(_ c: inout ShipmentCounts) {
+            c.shipments += 1
+            c.units += u
+        }
+        add(&shipmentsByCarrierStatus[Key(a: carrier, b: status.isEmpty ? "shipped" : status), default: ShipmentCounts()])
+        add(&shipmentsByDay[day, default: ShipmentCounts()])
     }
 
     private mutating func record(event kind: String, day: String) {
@@ -242,6 +323,14 @@ struct ExportSummaryBuilder {
             .map { .init(day: $0.key.a, currency: $0.key.b, orders: $0.value.orders, units: $0.value.units, total: $0.value.total.text) }
         s.eventsByKind = eventsByKind
         s.eventsByDay = eventsByDay
+        if dataset == .shipments {
+            var figures = shipments
+            figures.byCarrierStatus = shipmentsByCarrierStatus.sorted { ($0.key.a, $0.key.b) < ($1.key.a, $1.key.b) }
+                .map { .init(carrier: $0.key.a, status: $0.key.b, shipments: $0.value.shipments, units: $0.value.units) }
+            figures.byDay = shipmentsByDay.sorted { $0.key < $1.key }
+                .map { .init(day: $0.key, shipments: $0.value.shipments, units: $0.value.units) }
+            s.shipments = figures
+        }
         return s
     }
 }
@@ -279,6 +368,40 @@ struct DayBucketer {
 
 /// Splits one CSV record (as PostgreSQL writes it) into field byte ranges, quotes included.
 enum CSVFields {
+    /// A text cell's value as the summary reports it: without its RFC 4180 quotes and without the
+    /// `'` that `ExportQuery.neutralized` put before a formula, so a CSV and an NDJSON export of
+    /// the same rows give the same report. (A stored value that itself began with `'` and then a
+    /// formula character would lose its `'` here, in the report only: no writer of ours stores one.)
+    static func cellText(_ cell: UnsafeRawBufferPointer) -> String {
+        var text = String(decoding: cell, as: UTF8.self)
+        if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") {
+            text = String(text.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"")
+        }
+        let scalars = Array(text.unicodeScalars)
+        if scalars.count >= 2, scalars[0] == "'", "=+-@\t\r\n".unicodeScalars.contains(scalars[1]),
+           !isPlainNumber(scalars.dropFirst()) {
+            return String(String.UnicodeScalarView(scalars.dropFirst()))
+        }
+        return text
+    }
+
+    /// `^[-+]?[0-9]+([.][0-9]+)?$`, the number test of `ExportQuery.neutralized`.
+    static func isPlainNumber(_ s: ArraySlice<Unicode.Scalar>) -> Bool {
+        var rest = s[...]
+        if let first = rest.first, first == "-" || first == "+" { rest = rest.dropFirst() }
+        func digits() -> Int {
+            let n = rest.prefix { $0 >= "0" && $0 <= "9" }.count
+            rest = rest.dropFirst(n)
+            return n
+        }
+        guard digits() > 0 else { return false }
+        if rest.first == "." {
+            rest = rest.dropFirst()
+            guard digits() > 0 else { return false }
+        }
+        return rest.isEmpty
+    }
+
     static func split(_ row: UnsafeRawBufferPointer, into fields: inout [Range<Int>]) {
         fields.removeAll(keepingCapacity: true)
         var end = row.count

@@ -12,6 +12,8 @@ enum MethodNotAllowed {
         (["orders", "*"], "GET, HEAD, DELETE"),
         (["orders", "*", "status"], "PATCH"),
         (["orders", "*", "shipping"], "PATCH"),
+        (["orders", "*", "shipments"], "GET, HEAD, POST"),
+        (["orders", "*", "history"], "GET, HEAD"),
         (["health", "live"], "GET, HEAD"),
         (["health", "ready"], "GET, HEAD"),
         (["openapi.yaml"], "GET, HEAD"),

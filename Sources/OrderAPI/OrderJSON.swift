@@ -2,7 +2,8 @@ import OrderModel
 import OrderStore
 
 /// The order as the API shows it: the original service's members first, in its order, then
-/// the optional ones the pipelines also use, only when set.
+/// the optional ones the pipelines also use, only when set, then its shipments (always, so
+/// the original members keep their bytes and their places).
 enum OrderJSON {
     static func write(_ order: Order, into json: inout JSONWriter) {
         json.beginObject()
@@ -20,6 +21,8 @@ enum OrderJSON {
         json.member("updatedAt", order.updatedAt.description)
         if let ref = order.externalRef { json.member("externalRef", ref) }
         if let currency = order.currency { json.member("currency", currency) }
+        json.key("shipments")
+        ShipmentJSON.write(order.shipments, into: &json)
         json.endObject()
     }
 

@@ -141,16 +141,21 @@ enum RequestField {
     }
 
     static func quantity(_ value: JSONValue?, field: String, _ fail: (String, String) -> Void) -> Int? {
+        integer(value, field: field, in: 1...OrderRules.maxQuantity, fail)
+    }
+
+    /// A required integer within `range`.
+    static func integer(_ value: JSONValue?, field: String, in range: ClosedRange<Int>, _ fail: (String, String) -> Void) -> Int? {
         guard case let .number(text)? = value else {
             fail(field, "\(field) is required and must be an integer")
             return nil
         }
         // JSON Schema counts 2.0 and 2e0 as integers too; anything with a fraction is not.
         let integral = Int(text) ?? Double(text).flatMap { $0.rounded() == $0 && abs($0) <= 1e15 ? Int($0) : nil }
-        guard let quantity = integral, OrderRules.checkQuantity(quantity) == nil else {
-            fail(field, "\(field) must be an integer from 1 to \(OrderRules.maxQuantity)")
+        guard let number = integral, range.contains(number) else {
+            fail(field, "\(field) must be an integer from \(range.lowerBound) to \(range.upperBound)")
             return nil
         }
-        return quantity
+        return number
     }
 }

@@ -30,6 +30,9 @@ final class OrderRoutes: Sendable {
         router.patch("/orders/{id}/status") { request, context in try await self.updateStatus(request, context) }
         router.patch("/orders/{id}/shipping") { request, context in try await self.updateShipping(request, context) }
         router.delete("/orders/{id}") { request, context in try await self.delete(request, context) }
+        router.get("/orders/{id}/shipments") { request, context in try await self.listShipments(request, context) }
+        router.post("/orders/{id}/shipments") { request, context in try await self.addShipment(request, context) }
+        router.get("/orders/{id}/history") { request, context in try await self.history(request, context) }
     }
 
     // MARK: Handlers
@@ -113,6 +116,8 @@ final class OrderRoutes: Sendable {
             return try await pool.withConnection(body)
         } catch let error as OrderStoreError {
             throw Self.problem(error)
+        } catch let error as ShipmentLinesError {
+            throw Self.problem(error)
         } catch let error as PostgresError {
             throw Self.problem(error)
         }
@@ -133,6 +138,13 @@ final class OrderRoutes: Sendable {
         case .idempotencyKeyReused:
             return APIProblem(.unprocessableContent, slug: "idempotency-key-reused", title: "Idempotency key reused",
                               detail: error.description)
+        case .duplicateShipment:
+            return APIProblem(.conflict, slug: "duplicate-shipment", title: "Duplicate shipment",
+                              detail: "the order already has a shipment with this carrier and tracking number")
+        case .trackingNumberRequired:
+            // Schema-valid (both fields may be null) yet not storable: 422, not 400.
+            return APIProblem(.unprocessableContent, slug: "tracking-number-required", title: "Tracking number required",
+                              detail: "a shipment needs a tracking number; send both null to remove the most recent shipment")
         default:
             return APIProblem(.conflict, slug: "order-not-changed", title: "Order not changed", detail: error.description)
         }

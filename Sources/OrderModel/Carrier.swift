@@ -43,7 +43,8 @@ public enum TrackingTag: String, CaseIterable, Sendable {
     /// AfterShip tag or EasyPost status (`InTransit`, `in_transit`, `return_to_sender`, …).
     public init?(aggregatorCode raw: String) {
         switch raw.trimmingSpaces().lowercased().filter({ $0 != "_" && $0 != " " && $0 != "-" }) {
-        case "pending", "unknown": self = .pending
+        // EasyPost's `cancelled`: the tracker (the label), not the order, was cancelled.
+        case "pending", "unknown", "cancelled", "canceled": self = .pending
         case "inforeceived", "pretransit": self = .infoReceived
         case "intransit": self = .inTransit
         case "outfordelivery": self = .outForDelivery

@@ -31,11 +31,13 @@ public struct Order: Hashable, Sendable {
     public var updatedAt: Timestamp
     /// When the carrier event behind the current status happened (stale events are ignored).
     public var statusEventAt: Timestamp?
+    /// Its parcels in `id` order, the most recent last; empty until one is added.
+    public var shipments: [Shipment]
 
     public init(id: UUID, source: String, externalRef: String? = nil, customerId: String,
                 status: OrderStatus = .processing, currency: String? = nil, trackingCompany: String? = nil,
                 trackingNumber: String? = nil, items: [LineItem], createdAt: Timestamp, updatedAt: Timestamp,
-                statusEventAt: Timestamp? = nil) {
+                statusEventAt: Timestamp? = nil, shipments: [Shipment] = []) {
         self.id = id
         self.source = source
         self.externalRef = externalRef
@@ -48,6 +50,7 @@ public struct Order: Hashable, Sendable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.statusEventAt = statusEventAt
+        self.shipments = shipments
     }
 
     /// Sum of quantity × unit price, exact; `nil` when a price is unknown or it overflows.

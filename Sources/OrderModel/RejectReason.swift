@@ -23,7 +23,6 @@ public struct RejectReason: Hashable, Sendable, Codable, CustomStringConvertible
     public static let raggedRow = RejectReason("ragged_row")
     public static let malformedRecord = RejectReason("malformed_record")
     public static let conflictingOrderRows = RejectReason("conflicting_order_rows")
-    public static let duplicateLine = RejectReason("duplicate_line")
     /// `invalid_<field>`: the value of a field could not be read (`invalid_quantity`).
     public static func invalidValue(_ field: String) -> RejectReason { RejectReason("invalid_\(field)") }
 

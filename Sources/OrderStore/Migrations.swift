@@ -96,6 +96,91 @@ public enum Migrations {
         Migration(version: 3, name: "order_events.description (carrier event text)", sql: """
             ALTER TABLE order_events ADD COLUMN description text;
             """),
+        Migration(version: 4, name: "shipments, shipment lines, shipment events, held events", sql: """
+            CREATE TABLE shipments (
+                order_id        uuid NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+                id              bigint GENERATED ALWAYS AS IDENTITY,
+                carrier         text NOT NULL,
+                tracking_number text NOT NULL,
+                status          text CHECK (status IN ('shipped', 'in_transit', 'out_for_delivery',
+                                    'available_for_pickup', 'failed_attempt', 'exception', 'delivered', 'returned')),
+                status_event_at timestamptz,
+                shipped_at      timestamptz,
+                delivered_at    timestamptz,
+                attempts        integer NOT NULL DEFAULT 0,
+                exception_code  text,
+                exception_text  text,
+                source          text NOT NULL,
+                created_at      timestamptz NOT NULL,
+                updated_at      timestamptz NOT NULL,
+                PRIMARY KEY (order_id, id),
+                CONSTRAINT shipments_order_tracking_key UNIQUE (order_id, carrier, tracking_number)
+            );
+            CREATE INDEX shipments_tracking_idx ON shipments (tracking_number, carrier);
+
+            CREATE TABLE shipment_lines (
+                order_id    uuid NOT NULL,
+                shipment_id bigint NOT NULL,
+                line_no     integer NOT NULL CHECK (line_no > 0),
+                quantity    integer NOT NULL CHECK (quantity > 0),
+                PRIMARY KEY (order_id, shipment_id, line_no),
+                FOREIGN KEY (order_id, shipment_id) REFERENCES shipments (order_id, id) ON DELETE CASCADE
+            );
+
+            CREATE TABLE shipment_events (
+                order_id        uuid NOT NULL,
+                shipment_id     bigint NOT NULL,
+                carrier         text NOT NULL,
+                tracking_number text NOT NULL,
+                event_code      text NOT NULL,
+                event_at        timestamptz NOT NULL,
+                status          text,
+                location        text,
+                description     text,
+                run_id          bigint,
+                recorded_at     timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (order_id, carrier, tracking_number, event_code, event_at),
+                FOREIGN KEY (order_id, shipment_id) REFERENCES shipments (order_id, id) ON DELETE CASCADE
+            );
+
+            -- Carrier events that matched no order or shipment yet: released by a later run.
+            -- Keyed by the shipment they name, not by an order (they have none yet).
+            CREATE TABLE held_events (
+                id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                pipeline        text NOT NULL,
+                source          text NOT NULL,
+                carrier         text,
+                tracking_number text,
+                order_id        uuid,
+                external_ref    text,
+                event_code      text NOT NULL,
+                status          text,
+                event_at        timestamptz NOT NULL,
+                location        text,
+                description     text,
+                run_id          bigint,
+                held_at         timestamptz NOT NULL,
+                expires_at      timestamptz NOT NULL,
+                CONSTRAINT held_events_event_key UNIQUE NULLS NOT DISTINCT
+                    (source, carrier, tracking_number, order_id, external_ref, event_code, event_at)
+            );
+            CREATE INDEX held_events_tracking_idx ON held_events (tracking_number, carrier);
+            CREATE INDEX held_events_expires_idx ON held_events (expires_at);
+
+            -- Every order's shipping info becomes its first shipment; history is untouched.
+            INSERT INTO shipments (order_id, carrier, tracking_number, status, status_event_at, shipped_at,
+                                   delivered_at, source, created_at, updated_at)
+            SELECT id, coalesce(tracking_company, ''), tracking_number,
+                   CASE WHEN status IN ('processing', 'cancelled') THEN NULL ELSE status END,
+                   status_event_at,
+                   CASE WHEN status NOT IN ('processing', 'cancelled') THEN coalesce(status_event_at, updated_at) END,
+                   CASE WHEN status = 'delivered' THEN status_event_at END,
+                   source, updated_at, updated_at
+            FROM orders WHERE tracking_number IS NOT NULL;
+
+            -- Matching by tracking number now reads shipments.
+            DROP INDEX orders_tracking_idx;
+            """),
     ]
 
     /// The version a fully migrated database has.

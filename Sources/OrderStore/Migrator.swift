@@ -18,10 +18,16 @@ public struct Migrator: Sendable {
     public init() {}
 
     /// Applies every missing migration and syncs `order_status_transition` with the Swift rules,
-    /// all in one transaction.
+    /// all in one transaction: a migration that fails leaves the database at the version before
+    /// the call, with nothing of any migration applied.
+    ///
+    /// `upTo` stops after that version, so a test can build a database as an older release left
+    /// it and then upgrade it. A database already past `upTo` is left as it is (migrations only
+    /// go forward); the outcome's `version` is then the database's.
     @discardableResult
-    public func migrate(_ conn: PostgresConnection) throws -> Outcome {
-        try conn.withTransaction { conn in
+    public func migrate(_ conn: PostgresConnection, upTo target: Int = Migrations.latestVersion) throws -> Outcome {
+        precondition(Migrations.all.contains { $0.version == target }, "no migration \(target) (known: 1...\(Migrations.latestVersion))")
+        return try conn.withTransaction { conn in
             try conn.query("SELECT pg_advisory_xact_lock(\(Migrator.lockKey))")
             try conn.execute("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -35,13 +41,13 @@ public struct Migrator: Sendable {
             if current > Migrations.latestVersion {
                 throw SchemaError.databaseNewer(found: current, supported: Migrations.latestVersion)
             }
-            for migration in Migrations.all where migration.version > current {
+            for migration in Migrations.all where migration.version > current && migration.version <= target {
                 try conn.execute(migration.sql)
                 try conn.query("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))")
                 outcome.applied.append(migration.version)
             }
             outcome.transitionsSynced = try syncTransitions(conn)
-            outcome.version = Migrations.latestVersion
+            outcome.version = max(current, target)
             return outcome
         }
     }

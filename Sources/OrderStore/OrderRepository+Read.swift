@@ -14,15 +14,26 @@ extension OrderRepository {
         ORDER BY i.line_no
         """
 
-    /// The order with its items, or `nil`.
+    /// The order with its items and shipments, or `nil`.
+    ///
+    /// Two statements, deliberately outside a transaction: BEGIN/COMMIT would double the round
+    /// trips of the API's hottest read. A shipment committed between them can show up next to
+    /// the order's previous `updatedAt`; its ETag is then older, so an `If-Match` built from
+    /// it fails safely (412) instead of overwriting anything.
     public func find(_ id: UUID, on conn: PostgresConnection) throws -> Order? {
-        try Self.orders(from: conn.query(PostgresQuery(unsafeSQL: Self.selectSQL, binds: [id.postgresText]))).first
+        var orders = try Self.orders(from: conn.query(PostgresQuery(unsafeSQL: Self.selectSQL, binds: [id.postgresText])))
+        try attachShipments(&orders, on: conn)
+        return orders.first
     }
 
+    /// The order locked for a change (`FOR UPDATE`), with its shipments; called inside the
+    /// change's transaction.
     func findLocked(_ id: UUID, on conn: PostgresConnection) throws -> Order {
         let result = try conn.query(PostgresQuery(unsafeSQL: Self.selectSQL + " FOR UPDATE OF o", binds: [id.postgresText]))
-        guard let order = try Self.orders(from: result).first else { throw OrderStoreError.notFound }
-        return order
+        var orders = try Self.orders(from: result)
+        guard !orders.isEmpty else { throw OrderStoreError.notFound }
+        try attachShipments(&orders, on: conn)
+        return orders[0]
     }
 
     /// Filters and a position for `list`.
@@ -55,6 +66,7 @@ extension OrderRepository {
     }
 
     /// Orders by `(createdAt, id)`, keyset-paginated so pages stay cheap and stable under inserts.
+    /// The page's shipments come from one more statement (`order_id = ANY`), as in `find`.
     public func list(_ query: ListQuery, on conn: PostgresConnection) throws -> Page {
         let limit = min(max(query.limit, 1), Self.maxPageSize)
         let result = try conn.query("""
@@ -81,6 +93,7 @@ extension OrderRepository {
             orders.removeLast(orders.count - limit)
             next = orders.last.map { OrderCursor(createdAt: $0.createdAt, id: $0.id) }
         }
+        try attachShipments(&orders, on: conn)
         return Page(orders: orders, next: next)
     }
 

@@ -5,32 +5,58 @@ import OrderStore
 import PostgresClient
 import RunSupport
 
+/// One apply statement: whether the counts say it has work (a statement with nothing to do
+/// would still scan every staged row), and the rows it must touch when it guards against
+/// concurrent writers.
+struct ApplyStatement {
+    let name: String
+    let sql: String
+    let needed: Bool
+    let expected: Int?
+
+    init(_ name: String, _ sql: String, _ needed: Bool, _ expected: Int?) {
+        self.name = name
+        self.sql = sql
+        self.needed = needed
+        self.expected = expected
+    }
+}
+
 extension PipelineRun {
-    /// The apply statements of this run's kind, each with whether the counts say it has work
-    /// (a statement with nothing to do would still scan every staged row).
-    /// `expected`: the rows a statement that guards against concurrent writers must touch.
-    func applyStatements(_ report: RunReport) -> [(name: String, sql: String, needed: Bool, expected: Int?)] {
+    /// The apply statements of this run's kind.
+    func applyStatements(_ report: RunReport) -> [ApplyStatement] {
         let c = report.counts
-        if let t = report.tracking {
-            return [
-                ("apply: update status", TrackingDiffSQL.updateStatus, t.statusChanged + t.confirmed > 0, t.statusChanged + t.confirmed),
-                ("apply: update shipping", TrackingDiffSQL.updateShipping, t.shippingUpdated > 0, t.shippingUpdated),
-                ("apply: history events (status)", TrackingDiffSQL.insertStatusEvents, t.statusChanged > 0, nil),
-                ("apply: history events (shipping)", TrackingDiffSQL.insertShippingEvents, t.shippingUpdated > 0, nil),
-            ]
-        }
+        if let t = report.tracking { return eventApplyStatements(t) }
         let deletes = c.deleted + c.mirrorDeleted
         let loaded = report.firstLoadOrders ?? 0
+        let kinds = eventKinds(c, firstLoaded: loaded)
         return [
-            ("apply: history events (first load)", OrderDiffSQL.insertFirstLoadEvents, loaded > 0, loaded),
-            ("apply: insert orders", OrderDiffSQL.insertOrders, c.created > loaded, nil),
-            ("apply: insert items", OrderDiffSQL.insertCreatedItems, c.created > loaded, nil),
-            ("apply: update orders", OrderDiffSQL.updateOrders, c.updated > 0, c.updated),
-            ("apply: delete changed items", OrderDiffSQL.deleteChangedItems, c.itemsChanged > 0, nil),
-            ("apply: insert changed items", OrderDiffSQL.insertChangedItems, c.itemsChanged > 0, nil),
-            ("apply: history events", OrderDiffSQL.insertEvents(eventKinds(c, firstLoaded: loaded)), !eventKinds(c, firstLoaded: loaded).isEmpty, nil),
-            ("apply: delete orders", OrderDiffSQL.deleteOrders, deletes > 0, deletes),
+            ApplyStatement("apply: first load shipments", OrderDiffSQL.insertFirstLoadShipments, loaded > 0, nil),
+            ApplyStatement("apply: first load most recent shipment", OrderDiffSQL.firstLoadLastShipment, loaded > 0, nil),
+            ApplyStatement("apply: history events (first load)", OrderDiffSQL.insertFirstLoadEvents, loaded > 0, loaded),
+            ApplyStatement("apply: insert orders", OrderDiffSQL.insertOrders, c.created > loaded, nil),
+            ApplyStatement("apply: insert items", OrderDiffSQL.insertCreatedItems, c.created > loaded, nil),
+            ApplyStatement("apply: update orders", OrderDiffSQL.updateOrders, c.updated > 0, c.updated),
+            ApplyStatement("apply: delete changed items", OrderDiffSQL.deleteChangedItems, c.itemsChanged > 0, nil),
+            ApplyStatement("apply: insert changed items", OrderDiffSQL.insertChangedItems, c.itemsChanged > 0, nil),
+            ApplyStatement("apply: shipments", OrderDiffSQL.insertFeedShipments, c.created > loaded || c.shippingChanged > 0, nil),
+            ApplyStatement("apply: most recent shipment", OrderDiffSQL.refreshOrderTracking, c.shippingChanged > 0, nil),
+            ApplyStatement("apply: history events", OrderDiffSQL.insertEvents(kinds), !kinds.isEmpty, nil),
+            ApplyStatement("apply: delete orders", OrderDiffSQL.deleteOrders, deletes > 0, deletes),
         ]
+    }
+
+    /// Runs the statements that have work, each timed. Rows that another writer (the API)
+    /// changed after the diff read them are skipped by a statement's updated_at check:
+    /// applying the rest would report what did not happen, and overwriting them would lose
+    /// that writer's update.
+    func applyAll(_ conn: PostgresConnection, clock: StageClock, _ statements: [ApplyStatement], binds: [String?], params: String) throws {
+        for statement in statements where statement.needed {
+            let rows = try step(conn, clock, statement.name, params + statement.sql, binds)
+            if let expected = statement.expected, rows != expected {
+                throw RunError.concurrentChange("\(expected - rows) of \(expected) rows were changed by another writer while this run was diffing (\(statement.name)); nothing was applied: run it again")
+            }
+        }
     }
 
     /// The history kinds this run writes, from its counts.

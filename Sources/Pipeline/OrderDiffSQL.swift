@@ -25,7 +25,7 @@ enum OrderDiffSQL {
             okey text, order_id uuid, external_ref text, new_id uuid, first_pos bigint,
             action text, customer_id text, status text, currency text, created_at timestamptz,
             tracking_company text, tracking_number text, n_lines integer,
-            conflict boolean, renumber boolean, dup_line boolean, has_reject boolean,
+            conflict boolean, renumber boolean, has_reject boolean,
             target_id uuid, cur_status text, cur_updated_at timestamptz,
             outcome text, reason text, message text,
             status_changed boolean NOT NULL DEFAULT false, shipping_changed boolean NOT NULL DEFAULT false,
@@ -92,7 +92,7 @@ enum OrderDiffSQL {
         ), single AS (
             SELECT okey, CASE WHEN left(okey, 1) <> '~' THEN okey::uuid END AS order_id, external_ref, new_id,
                    pos AS first_pos, action, customer_id, status, currency, created_at, tracking_company, tracking_number,
-                   grp_lines AS n_lines, false AS conflict, false AS renumber, false AS dup_line
+                   grp_lines AS n_lines, false AS conflict, false AS renumber
             FROM stage_lines l
             WHERE grp_lines IS NOT NULL AND NOT EXISTS (SELECT 1 FROM multi m WHERE m.okey = l.okey)
         ), merged AS (
@@ -114,8 +114,7 @@ enum OrderDiffSQL {
                     OR min(tracking_number) IS DISTINCT FROM max(tracking_number) OR count(tracking_number) NOT IN (0, count(grp_lines))
                     OR min(external_ref) IS DISTINCT FROM max(external_ref) OR count(external_ref) NOT IN (0, count(grp_lines))
                    ) AS conflict,
-                   coalesce(max(line_no), 0) <> count(product_id) AS renumber,
-                   count(DISTINCT product_id) <> count(product_id) AS dup_line
+                   coalesce(max(line_no), 0) <> count(product_id) AS renumber
             FROM stage_lines
             WHERE okey IN (SELECT okey FROM multi) AND reject_reason IS NULL
             GROUP BY okey
@@ -127,7 +126,7 @@ enum OrderDiffSQL {
             SELECT g.*, r.okey IS NOT NULL AS has_reject FROM g LEFT JOIN r ON r.okey = g.okey
             UNION ALL
             SELECT r.okey, CASE WHEN left(r.okey, 1) <> '~' THEN r.okey::uuid END, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                   NULL, NULL, NULL, NULL, false, false, false, true
+                   NULL, NULL, NULL, NULL, false, false, true
             -- Keys with no valid row at all (every key with one is in g); asked of stage_lines, not
             -- of g, so that g is read once and never materialized.
             FROM r WHERE NOT EXISTS (SELECT 1 FROM stage_lines v WHERE v.okey = r.okey AND v.reject_reason IS NULL)
@@ -135,38 +134,36 @@ enum OrderDiffSQL {
             \(target)
         )
         INSERT INTO stage_orders (okey, order_id, external_ref, new_id, first_pos, action, customer_id, status, currency,
-                                  created_at, tracking_company, tracking_number, n_lines, conflict, renumber, dup_line,
+                                  created_at, tracking_company, tracking_number, n_lines, conflict, renumber,
                                   has_reject, target_id, cur_status, cur_updated_at, outcome, reason, message,
                                   status_changed, shipping_changed, other_changed, changed_fields)
         SELECT t.okey, t.order_id, t.external_ref, t.new_id, t.first_pos, t.action, t.customer_id, t.status, t.currency,
-               t.created_at, t.tracking_company, t.tracking_number, t.n_lines, t.conflict, t.renumber, t.dup_line,
+               t.created_at, t.tracking_company, t.tracking_number, t.n_lines, t.conflict, t.renumber,
                t.has_reject, t.target_id, t.o_status, t.o_updated_at,
-               CASE WHEN t.has_reject OR t.conflict OR t.dup_line THEN 'reject'
+               CASE WHEN t.has_reject OR t.conflict THEN 'reject'
                     WHEN t.action = 'delete' THEN CASE WHEN t.target_id IS NULL THEN 'unchanged' ELSE 'delete' END
                     WHEN t.target_id IS NULL AND t.order_id IS NOT NULL THEN 'reject'
                     WHEN t.target_id IS NULL THEN 'create'
                     WHEN $2 AND t.status IS NOT NULL AND t.status <> t.o_status AND NOT EXISTS (
                          SELECT 1 FROM order_status_transition x WHERE x.from_status = t.o_status AND x.to_status = t.status) THEN 'reject'
                     WHEN (t.status IS NOT NULL AND t.status <> t.o_status)
-                      OR t.tracking_company IS DISTINCT FROM t.o_tracking_company OR t.tracking_number IS DISTINCT FROM t.o_tracking_number
+                      OR \(newShipment)
                       OR t.customer_id <> t.o_customer_id OR t.currency IS DISTINCT FROM t.o_currency
                       OR (t.created_at IS NOT NULL AND t.created_at <> t.o_created_at) THEN 'update'
                     ELSE 'unchanged' END,
                CASE WHEN t.has_reject THEN 'order_incomplete'
                     WHEN t.conflict THEN 'conflicting_order_rows'
-                    WHEN t.dup_line THEN 'duplicate_line'
                     WHEN t.action = 'delete' THEN NULL
                     WHEN t.target_id IS NULL AND t.order_id IS NOT NULL THEN 'unknown_order'
                     WHEN t.target_id IS NOT NULL AND $2 AND t.status IS NOT NULL AND t.status <> t.o_status AND NOT EXISTS (
                          SELECT 1 FROM order_status_transition x WHERE x.from_status = t.o_status AND x.to_status = t.status) THEN 'illegal_transition' END,
                CASE WHEN t.has_reject THEN 'another record of this order was rejected'
                     WHEN t.conflict THEN 'the rows of this order disagree on order-level fields'
-                    WHEN t.dup_line THEN 'a product appears on more than one line of this order'
                     WHEN t.action = 'delete' THEN NULL
                     WHEN t.target_id IS NULL AND t.order_id IS NOT NULL THEN 'no order with id ' || t.order_id
                     ELSE 'illegal status transition from ' || t.o_status || ' to ' || t.status END,
                coalesce(t.status IS NOT NULL AND t.status <> t.o_status, false),
-               coalesce(t.tracking_company IS DISTINCT FROM t.o_tracking_company OR t.tracking_number IS DISTINCT FROM t.o_tracking_number, false),
+               coalesce(\(newShipment), false),
                coalesce(t.customer_id <> t.o_customer_id OR t.currency IS DISTINCT FROM t.o_currency OR (t.created_at IS NOT NULL AND t.created_at <> t.o_created_at), false),
                array_remove(ARRAY[CASE WHEN t.customer_id <> t.o_customer_id THEN 'customer_id' END,
                                   CASE WHEN t.currency IS DISTINCT FROM t.o_currency THEN 'currency' END,
@@ -174,6 +171,24 @@ enum OrderDiffSQL {
         FROM t
         """
     }
+
+    /// Whether the feed lists a (carrier, tracking number) the stored order has no shipment
+    /// for. The feed's number equal to the order's most recent one needs no lookup.
+    static let newShipment = """
+        (t.tracking_number IS NOT NULL
+         AND (t.tracking_number IS DISTINCT FROM t.o_tracking_number OR t.tracking_company IS DISTINCT FROM t.o_tracking_company)
+         AND EXISTS (SELECT 1 FROM unnest(string_to_array(t.tracking_number, '|')) WITH ORDINALITY n(num, ord)
+                     WHERE NOT EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = t.target_id AND s.tracking_number = n.num
+                                       AND s.carrier = \(carrierOf("t.tracking_company", "n.ord")))))
+        """
+
+    /// The carrier of the `ord`th number of a `|` list: one carrier for all, or one per number.
+    static func carrierOf(_ companies: String, _ ord: String) -> String {
+        "coalesce(CASE WHEN \(companies) LIKE '%|%' THEN split_part(\(companies), '|', \(ord)::integer) ELSE \(companies) END, '')"
+    }
+
+    /// The most recent of a `|` list (its last).
+    static func last(_ list: String) -> String { "split_part(\(list), '|', -1)" }
 
     /// Two staged orders that reach the same stored order (one by id, one by external ref).
     static let rejectDuplicateTargets = """
@@ -263,9 +278,52 @@ enum OrderDiffSQL {
     static let insertOrders = """
         INSERT INTO orders (id, source, external_ref, customer_id, status, currency, tracking_company, tracking_number,
                             created_at, updated_at)
-        SELECT new_id, $1, external_ref, customer_id, coalesce(status, 'processing'), currency, tracking_company,
-               tracking_number, coalesce(created_at, $3::timestamptz), $3::timestamptz
+        SELECT new_id, $1, external_ref, customer_id, coalesce(status, 'processing'), currency, \(last("tracking_company")),
+               \(last("tracking_number")), coalesce(created_at, $3::timestamptz), $3::timestamptz
         FROM stage_orders WHERE outcome = 'create'
+        """
+
+    /// The statuses a shipment can have; an order's other statuses give its shipments none.
+    static let shipmentStatuses = "('shipped', 'in_transit', 'out_for_delivery', 'available_for_pickup', 'failed_attempt', 'exception', 'delivered', 'returned')"
+
+    /// Shipments the feed lists that its orders do not have yet, in list order (the last is the
+    /// most recent); an order's status that is a shipment status is theirs too.
+    static let insertFeedShipments = """
+        INSERT INTO shipments (order_id, carrier, tracking_number, status, delivered_at, source, created_at, updated_at)
+        SELECT x.order_id, \(carrierOf("x.tracking_company", "n.ord")), n.num,
+               CASE WHEN x.status IN \(shipmentStatuses) THEN x.status END, NULL, $1, $3::timestamptz, $3::timestamptz
+        FROM (SELECT CASE WHEN outcome = 'create' THEN new_id ELSE target_id END AS order_id, tracking_company, tracking_number,
+                     coalesce(status, cur_status, 'processing') AS status
+              FROM stage_orders
+              WHERE tracking_number IS NOT NULL AND (outcome = 'create' OR (outcome = 'update' AND shipping_changed))) x
+        CROSS JOIN LATERAL unnest(string_to_array(x.tracking_number, '|')) WITH ORDINALITY n(num, ord)
+        ORDER BY x.order_id, n.ord
+        ON CONFLICT (order_id, carrier, tracking_number) DO NOTHING
+        """
+
+    /// Updated orders with a new shipment: their tracking fields are their most recent shipment's.
+    static let refreshOrderTracking = """
+        UPDATE orders o SET tracking_company = s.carrier, tracking_number = s.tracking_number
+        FROM (SELECT DISTINCT ON (h.order_id) h.order_id, h.carrier, h.tracking_number
+              FROM shipments h JOIN stage_orders st ON st.target_id = h.order_id AND st.outcome = 'update' AND st.shipping_changed
+              ORDER BY h.order_id, h.id DESC) s
+        WHERE o.id = s.order_id
+        """
+
+    /// A first load's orders with shipping info get their shipments ($1 source), and a `|`
+    /// list on the order row becomes its most recent (last) entry.
+    static let insertFirstLoadShipments = """
+        INSERT INTO shipments (order_id, carrier, tracking_number, status, source, created_at, updated_at)
+        SELECT o.id, \(carrierOf("o.tracking_company", "n.ord")), n.num, CASE WHEN o.status IN \(shipmentStatuses) THEN o.status END,
+               $1, $3::timestamptz, $3::timestamptz
+        FROM orders o CROSS JOIN LATERAL unnest(string_to_array(o.tracking_number, '|')) WITH ORDINALITY n(num, ord)
+        WHERE o.source = $1 AND o.tracking_number IS NOT NULL
+        ORDER BY o.id, n.ord
+        """
+
+    static let firstLoadLastShipment = """
+        UPDATE orders SET tracking_company = \(last("tracking_company")), tracking_number = \(last("tracking_number"))
+        WHERE source = $1 AND (tracking_number LIKE '%|%' OR tracking_company LIKE '%|%')
         """
 
     static let insertCreatedItems = """
@@ -277,7 +335,6 @@ enum OrderDiffSQL {
 
     static let updateOrders = """
         UPDATE orders o SET status = coalesce(s.status, o.status), customer_id = s.customer_id, currency = s.currency,
-               tracking_company = s.tracking_company, tracking_number = s.tracking_number,
                created_at = coalesce(s.created_at, o.created_at), updated_at = $3::timestamptz
         FROM stage_orders s
         WHERE o.id = s.target_id AND s.outcome = 'update'
@@ -312,7 +369,7 @@ enum OrderDiffSQL {
     static func insertEvents(_ kinds: Set<EventKind>) -> String {
         let branch: [EventKind: String] = [
             .created: """
-                SELECT new_id, $2, $1, 'created', NULL::text, coalesce(status, 'processing'), tracking_company, tracking_number, NULL::text[], $3::timestamptz
+                SELECT new_id, $2, $1, 'created', NULL::text, coalesce(status, 'processing'), \(last("tracking_company")), \(last("tracking_number")), NULL::text[], $3::timestamptz
                   FROM stage_orders WHERE outcome = 'create'
                 """,
             .statusChanged: """
@@ -320,7 +377,7 @@ enum OrderDiffSQL {
                   FROM stage_orders WHERE outcome = 'update' AND status_changed
                 """,
             .shippingUpdated: """
-                SELECT target_id, $2, $1, 'shipping_updated', NULL::text, NULL::text, tracking_company, tracking_number, NULL::text[], $3::timestamptz
+                SELECT target_id, $2, $1, 'shipping_updated', NULL::text, NULL::text, \(last("tracking_company")), \(last("tracking_number")), NULL::text[], $3::timestamptz
                   FROM stage_orders WHERE outcome = 'update' AND shipping_changed
                 """,
             .itemsChanged: """

@@ -119,13 +119,45 @@ struct OrderRowValidator {
         }
         if let company = get(.trackingCompany) {
             if let p = Self.identifierProblem(company, .trackingCompany) { return .failure(p) }
-            row.trackingCompany = carriers.canonical(company)
+            row.trackingCompany = company.contains(Self.bar) ? Self.joined(Self.parts(company).map { carriers.canonical($0) }) : carriers.canonical(company)
         }
         if let number = get(.trackingNumber) {
             if let p = Self.identifierProblem(number, .trackingNumber) { return .failure(p) }
-            row.trackingNumber = CarrierNameCache.normalizedTrackingNumber(number)
+            row.trackingNumber = number.contains(Self.bar)
+                ? Self.joined(Self.parts(number).map(CarrierNameCache.normalizedTrackingNumber)) : CarrierNameCache.normalizedTrackingNumber(number)
         }
+        if let p = Self.shipmentListProblem(company: row.trackingCompany, number: row.trackingNumber) { return .failure(p) }
         return .success(row)
+    }
+
+    /// Several shipments in one order row: `tracking_number` lists them separated by `|`, and
+    /// `tracking_company` names one carrier for all or one per number (docs/feed-format.md).
+    private static let bar = UInt8(ascii: "|")
+
+    private static func parts(_ value: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
+        value.split(separator: bar, omittingEmptySubsequences: false).map { part in
+            var p = part
+            while let c = p.first, c == 0x20 || c == 0x09 { p.removeFirst() }
+            while let c = p.last, c == 0x20 || c == 0x09 { p.removeLast() }
+            return p
+        }
+    }
+
+    private static func joined(_ parts: [ArraySlice<UInt8>]) -> ArraySlice<UInt8> {
+        Array(parts.joined(separator: [bar]))[...]
+    }
+
+    private static func shipmentListProblem(company: ArraySlice<UInt8>?, number: ArraySlice<UInt8>?) -> FieldProblem? {
+        let numbers = number.map { parts($0) } ?? []
+        let companies = company.map { parts($0) } ?? []
+        if numbers.contains(where: \.isEmpty) {
+            return FieldProblem(field: "tracking_number", reason: .invalidValue("tracking_number"), message: "tracking_number lists an empty number between `|`")
+        }
+        if companies.contains(where: \.isEmpty) || (companies.count > 1 && companies.count != numbers.count) {
+            return FieldProblem(field: "tracking_company", reason: .invalidValue("tracking_company"),
+                                message: "tracking_company must name one carrier, or one per tracking number (\(numbers.count)), separated by `|`")
+        }
+        return nil
     }
 
     /// Validates one line item's fields into `row`.

@@ -37,6 +37,13 @@ public struct PipelineDefinition: Sendable, Equatable {
         public var eventTime = EventTimeFormat.rfc3339
         /// Raw code → meaning. `nil`: the codes are AfterShip tags or EasyPost statuses themselves.
         public var eventCodes: [String: EventMeaning]?
+        /// Days an event that matches nothing is held for a later run; 0: rejected `unknown_shipment`.
+        public var holdDays = 30
+        /// An event older than a shipment by more than this does not match it (a reused number).
+        public var matchWindowDays = 180
+        /// A tracking number on several orders (a consolidated shipment) moves each, or is rejected.
+        public var sharedTracking = SharedTracking.moveEach
+        public enum SharedTracking: String, Sendable, CaseIterable { case moveEach = "move_each", reject }
         public init() {}
     }
 
@@ -87,7 +94,7 @@ extension PipelineDefinition: YAMLDefinition {
         var reader = try YAMLMap.root(yaml: yaml, file: file, expected: "a mapping with name, kind, source, …")
         let fail = reader.fail
         try reader.allowOnly(["name", "kind", "source", "input", "mapping", "mode", "enforce_transitions", "defaults", "guards", "description",
-                              "carrier", "event_time", "event_codes"])
+                              "carrier", "event_time", "event_codes", "hold_days", "match_window_days", "shared_tracking"])
 
         var def = PipelineDefinition(name: try reader.string("name", required: true)!, source: "")
         guard let kind = Kind(rawValue: try reader.string("kind", required: true)!) else {
@@ -121,7 +128,7 @@ extension PipelineDefinition: YAMLDefinition {
         }
         if kind == .tracking {
             try parseTracking(&reader, into: &def, fail: fail)
-        } else if let key = ["carrier", "event_time", "event_codes"].first(where: { reader.map[$0] != nil }) {
+        } else if let key = ["carrier", "event_time", "event_codes", "hold_days", "match_window_days", "shared_tracking"].first(where: { reader.map[$0] != nil }) {
             throw fail(key, "nothing: it belongs to kind: tracking pipelines")
         }
         if let mapping = try reader.child("mapping") {
@@ -181,6 +188,18 @@ extension PipelineDefinition {
                 throw fail("event_time.format", "rfc3339, epoch_seconds, epoch_millis, or a pattern of YYYY MM DD HH mm ss (M D H h SSS a) with event_time.zone")
             }
             def.tracking.eventTime = parsed
+        }
+        if let raw = reader.map["hold_days"] {
+            guard let days = raw as? Int, (0...3650).contains(days) else { throw fail("hold_days", "a number of days from 0 (reject unmatched events) to 3650") }
+            def.tracking.holdDays = days
+        }
+        if let days = try reader.int("match_window_days") {
+            guard (1...3650).contains(days) else { throw fail("match_window_days", "a number of days from 1 to 3650") }
+            def.tracking.matchWindowDays = days
+        }
+        if let shared = try reader.string("shared_tracking") {
+            guard let value = TrackingSettings.SharedTracking(rawValue: shared) else { throw fail("shared_tracking", "move_each or reject") }
+            def.tracking.sharedTracking = value
         }
         if let codes = try reader.child("event_codes") {
             var table: [String: EventMeaning] = [:]

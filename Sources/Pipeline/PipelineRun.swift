@@ -81,14 +81,14 @@ public struct PipelineRun {
         let sourceOrders: Int
         switch definition.kind {
         case .tracking:
-            try stageAndDiffTracking(conn, inputs: spooled, clock: clock, report: &report)
+            try stageAndDiffTracking(conn, inputs: spooled, clock: clock, report: &report, now: now)
             sourceOrders = 0
         case .orders, .export:
             sourceOrders = try stageAndDiffOrders(conn, inputs: spooled, clock: clock, report: &report, now: now)
         }
 
         // With no rejects the list is empty: skip its query (a scan of every staged row).
-        let rejectListSQL = definition.kind == .tracking ? TrackingDiffSQL.rejectList : OrderDiffSQL.rejectList
+        let rejectListSQL = definition.kind == .tracking ? TrackingDiffSQL.rejectList(holding: definition.tracking.holdDays > 0) : OrderDiffSQL.rejectList
         let rejects = try clock.measure("rejects", rows: report.counts.recordsRejected) {
             report.counts.recordsRejected == 0 ? try RejectList.create() : try collectRejects(conn, sql: rejectListSQL, into: &report)
         }
@@ -103,19 +103,14 @@ public struct PipelineRun {
             throw RunError.guardExceeded(violation)
         }
 
-        // Every statement gets all three parameters; the unused CTE gives each one a type even
+        // Every statement gets all five parameters; the unused CTE gives each one a type even
         // where a statement does not use it (else: "could not determine data type").
-        let binds: [String?] = [definition.source, String(importRunId), now.postgresText]
-        let params = "WITH run_params AS (SELECT $1::text, $2::bigint, $3::timestamptz) "
+        let binds: [String?] = [definition.source, String(importRunId), now.postgresText, definition.name, String(definition.tracking.holdDays)]
+        let params = "WITH run_params AS (SELECT $1::text, $2::bigint, $3::timestamptz, $4::text, $5::integer) "
         try options.beforeApply?()
-        for statement in applyStatements(report) where statement.needed {
-            let rows = try step(conn, clock, statement.name, params + statement.sql, binds)
-            // Rows that another writer (the API) changed after the diff read them are skipped by
-            // the statement's updated_at check: applying the rest would report what did not
-            // happen, and overwriting them would lose that writer's update.
-            if let expected = statement.expected, rows != expected {
-                throw RunError.concurrentChange("\(expected - rows) of \(expected) orders were changed by another writer while this run was diffing (\(statement.name)); nothing was applied: run it again")
-            }
+        try applyAll(conn, clock: clock, applyStatements(report), binds: binds, params: params)
+        if definition.kind != .tracking {
+            report.releasedEvents = try releaseHeldEvents(conn, clock: clock, now: now, binds: binds, params: params)
         }
 
         report.outcome = options.dryRun ? .dryRun : .applied

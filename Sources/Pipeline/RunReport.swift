@@ -38,26 +38,47 @@ public struct RunReport: Codable, Sendable {
         public init() {}
     }
 
-    /// What a tracking run did with its events. Events: read = rejected + informational +
-    /// stale + superseded + winners; winners = status changed + confirmed + illegal.
+    /// What a run did with carrier events (docs/tracking.md, "Counts"). Feed events: read =
+    /// rejected + held + matched. Matches (event × shipment or order): informational + stale +
+    /// superseded + winners; winners: changed + confirmed + illegal. Held events of earlier runs
+    /// that match now are `released` and go through the same steps.
     public struct TrackingCounts: Codable, Sendable, Equatable {
-        /// Accepted events that matched exactly one order.
+        /// Feed events that matched at least one shipment or order.
         public var eventsMatched = 0
-        /// Matched events whose code maps to no status (counted, never applied).
+        /// Event × shipment (or order) pairs: one event of a consolidated shipment moves each order.
+        public var matches = 0
+        /// Matches whose code maps to no status (logged, never applied).
         public var informational = 0
-        /// Events not newer than their order's `status_event_at`.
+        /// Matches not newer than their shipment's (or order's) `status_event_at`.
         public var stale = 0
-        /// Events a later event of the same order outranks.
+        /// Matches a later event of the same shipment outranks.
         public var superseded = 0
+        /// Feed events that match nothing yet, kept for a later run.
+        public var held = 0
+        /// Events held by earlier runs that matched in this one (applied or rejected).
+        public var released = 0
+        /// Held events past their pipeline's `hold_days`, dropped by this run.
+        public var expired = 0
+        /// Released events rejected (not lines of this run's feeds, so not in its rejects file).
+        public var releasedRejected = 0
         public var unknownShipment = 0
         public var ambiguousShipment = 0
+        /// Winning events rejected: their move is not allowed.
         public var illegalTransition = 0
+        /// Shipments whose status changed.
+        public var shipmentStatusChanged = 0
+        /// Winners that repeat their shipment's (or order's) status: only `status_event_at` moves.
+        public var confirmed = 0
         /// Orders whose status changed.
         public var statusChanged = 0
-        /// Orders whose latest event repeats their status (only `status_event_at` moves).
-        public var confirmed = 0
-        /// Orders given a tracking number by an event that names them.
-        public var shippingUpdated = 0
+        /// Orders whose shipments moved but whose status may not follow (e.g. delivered, then a new package).
+        public var statusKept = 0
+        /// Orders whose status or `status_event_at` this run sets.
+        public var ordersTouched = 0
+        /// Shipments added to orders by events that name them.
+        public var shipmentsAdded = 0
+        /// Events written to the shipment event log (re-fed events are there already).
+        public var eventsLogged = 0
         public var byCarrier: [String: CarrierCounts] = [:]
         public var byStatus: [String: StatusCounts] = [:]
         public init() {}
@@ -103,6 +124,8 @@ public struct RunReport: Codable, Sendable {
     public var counts = Counts()
     /// Tracking runs only.
     public var tracking: TrackingCounts?
+    /// Orders and shipments runs: the held carrier events this run's new orders and shipments released.
+    public var releasedEvents: TrackingCounts?
     /// Orders runs into an empty source: the created orders that skipped staging (`FirstLoadRows`).
     public var firstLoadOrders: Int?
     public var rejectsByReason: [String: Int] = [:]

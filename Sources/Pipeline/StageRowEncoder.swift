@@ -23,7 +23,6 @@ struct StageRowEncoder {
     private var groupRowStarts: [Int] = []
     private var groupPositions: [Int64] = []
     private var groupSignature: [UInt8] = []
-    private var groupProducts: [ArraySlice<UInt8>] = []
     private var groupLines = 0
     private var groupRepeat = false
     /// Groups whose order is keyed by `order_id` (the diff joins by id only when there are any).
@@ -86,8 +85,6 @@ struct StageRowEncoder {
             if !sameOrderFields { Self.signature(row, into: &scratch) }
             if !sameOrderFields && scratch != groupSignature {
                 groupProblem = (.conflictingOrderRows, "the rows of this order disagree on order-level fields")
-            } else if let product = row.productId, groupProducts.contains(product) {
-                groupProblem = (.duplicateLine, "a product appears on more than one line of this order")
             }
         }
         if groupRowStarts.count >= Self.maxLinesPerOrder {
@@ -96,10 +93,7 @@ struct StageRowEncoder {
             groupRowStarts.append(groupRows.count) // positions only: the rows become rejects
             return
         }
-        if let product = row.productId {
-            groupLines += 1
-            groupProducts.append(product)
-        }
+        if row.productId != nil { groupLines += 1 }
         let first = groupRowStarts.isEmpty
         groupRowStarts.append(groupRows.count)
         groupPositions.append(position)
@@ -131,7 +125,6 @@ struct StageRowEncoder {
             groupRows.removeAll(keepingCapacity: true)
             groupRowStarts.removeAll(keepingCapacity: true)
             groupPositions.removeAll(keepingCapacity: true)
-            groupProducts.removeAll(keepingCapacity: true)
             groupLines = 0
             groupProblem = nil
             groupTainted = false

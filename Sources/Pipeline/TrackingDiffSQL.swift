@@ -1,74 +1,113 @@
 import OrderModel
 
-/// The set-based SQL of a tracking run: the staged events, their match to orders, the latest
-/// event per order, and the statements that apply it. Parameters are always bound (`$n`); the
-/// only text spliced in is this file's own.
+/// The set-based SQL of carrier events (docs/tracking.md, "Semantics"): the staged events and
+/// the held ones, their match to shipments and orders, the winning event per shipment, the
+/// order status its shipments give, and the statements that apply it. Parameters are always
+/// bound (`$n`); the only text spliced in is this file's own.
 ///
-/// Fate of an accepted event: matched to one order, or rejected (`unknown_shipment`,
-/// `ambiguous_shipment`). A matched event is informational (its code maps to no status), stale
-/// (not newer than the order's `status_event_at`), superseded (a later event of the same order
-/// wins), or the order's winner: a status change, a confirmation of the current status (only
-/// `status_event_at` moves), or an `illegal_transition` reject.
+/// Fate of a staged event: rejected by the reader, matched (to one or more shipments or
+/// orders), held (matches nothing yet), or rejected by the diff (`ambiguous_shipment` when the
+/// pipeline asks for it, `unknown_shipment` when holding is off). A match is informational (no
+/// status), stale, superseded, or the winner of its shipment (or of its order, for an event
+/// with no tracking number): a change, a confirmation, or an `illegal_transition` reject.
 enum TrackingDiffSQL {
-    /// Rows arrive in this column order (see `TrackingRowEncoder`).
+    /// Rows arrive in the column order of `copyEvents` (see `TrackingRowEncoder`). Held events
+    /// re-staged by `restageHeld` have a negative position, their `held_id` and their own source.
     static let createEvents = """
         CREATE TEMP TABLE stage_events (
             pos bigint NOT NULL, carrier text, tracking_number text, event_code text, status text, rank smallint,
             event_us bigint, order_id uuid, external_ref text, location text, description text,
-            reject_reason text, reject_message text
+            reject_reason text, reject_message text, held_id bigint, src text
         ) ON COMMIT DROP
         """
 
-    static let copyEvents = "COPY stage_events FROM STDIN"
+    static let copyEvents = """
+        COPY stage_events (pos, carrier, tracking_number, event_code, status, rank, event_us, order_id, external_ref,
+                           location, description, reject_reason, reject_message) FROM STDIN
+        """
 
     /// Semantic rejects found by the diff (the reader's own rejects stay in `stage_events`).
     static let createRejects = "CREATE TEMP TABLE stage_rejects (pos bigint NOT NULL, reason text NOT NULL, message text NOT NULL) ON COMMIT DROP"
 
-    /// Same-instant events are ordered by how far along their status is (`progressRank`).
-    static let currentRank = "(array_position(ARRAY[\(OrderStatus.allCases.sorted { $0.progressRank < $1.progressRank }.map { "'\($0.rawValue)'" }.joined(separator: ","))]::text[], o.status) - 1)"
+    /// Statuses in progress order: same-instant events are ordered by how far along they are.
+    static let rankArray = "ARRAY[\(OrderStatus.allCases.sorted { $0.progressRank < $1.progressRank }.map { "'\($0.rawValue)'" }.joined(separator: ","))]::text[]"
+    static func rank(_ expression: String) -> String { "(array_position(\(rankArray), \(expression)) - 1)" }
 
-    /// The columns every match row carries: the event, its order's current state, and whether
-    /// the event is stale against it.
-    private static let matchColumns = """
-        e.pos, e.carrier, e.tracking_number, e.event_code, e.status, e.rank,
-        timestamptz 'epoch' + e.event_us * interval '1 microsecond' AS event_at,
-        e.location, e.description, o.id AS target_id, o.status AS cur_status, o.status_event_at AS cur_event_at,
-        o.tracking_company AS cur_company, o.tracking_number AS cur_number, o.updated_at AS cur_updated_at,
-        coalesce(o.status_event_at IS NOT NULL AND (timestamptz 'epoch' + e.event_us * interval '1 microsecond' < o.status_event_at
-            OR (timestamptz 'epoch' + e.event_us * interval '1 microsecond' = o.status_event_at AND e.rank <= \(currentRank))), true) AS stale
+    /// Held events not yet expired join this run's events ($1 now), so a shipment or order that
+    /// appeared since they were held gets them with their original times.
+    static let restageHeld = """
+        INSERT INTO stage_events (pos, carrier, tracking_number, event_code, status, rank, event_us, order_id, external_ref,
+                                  location, description, held_id, src)
+        SELECT -h.id, h.carrier, h.tracking_number, h.event_code, h.status, \(rank("h.status")),
+               (extract(epoch FROM h.event_at) * 1000000)::bigint, h.order_id, h.external_ref, h.location, h.description, h.id, h.source
+        FROM held_events h WHERE h.expires_at > $1::timestamptz
         """
 
-    /// Events that name their order ($1 source): by id, else by (source, external_ref).
+    static let heldCounts = """
+        SELECT count(*) FILTER (WHERE expires_at <= $1::timestamptz) AS expired FROM held_events
+        """
+
+    /// The columns every match row carries: the event, its order's and its shipment's current
+    /// state, the status it moves from, and whether it is stale against that.
+    /// `lvl`: `shipment` for an event with a tracking number, `order` for one without.
+    private static func matchColumns(shipment s: String, byRef: Bool) -> String {
+        let at = "(timestamptz 'epoch' + e.event_us * interval '1 microsecond')"
+        let lvl = "CASE WHEN e.tracking_number IS NULL THEN 'order' ELSE 'shipment' END"
+        // A cancelled or returned order takes no carrier event: its status is where every
+        // event of it moves from, and nothing may leave it.
+        let from = """
+            CASE WHEN e.tracking_number IS NULL OR o.status IN ('cancelled', 'returned') THEN o.status
+                 ELSE coalesce(\(s).status, 'shipped') END
+            """
+        let curAt = "CASE WHEN e.tracking_number IS NULL THEN o.status_event_at ELSE \(s).status_event_at END"
+        return """
+            e.pos, e.held_id, e.carrier, e.tracking_number, e.event_code, e.status, e.rank, \(at) AS event_at,
+            e.location, e.description, \(lvl) AS lvl, o.id AS target_id, o.status AS cur_status,
+            o.status_event_at AS cur_event_at, o.updated_at AS cur_updated_at,
+            \(s).id AS ship_id, \(from) AS from_status,
+            coalesce(\(curAt) IS NOT NULL AND (\(at) < \(curAt)
+                OR (\(at) = \(curAt) AND e.rank <= \(rank(from)))), false) AS stale,
+            \(byRef) AS by_ref
+            """
+    }
+
+    /// Events that name their order ($1 the run's source): by id, else by (source, external_ref);
+    /// with a tracking number, the order's shipment with that number (NULL: a new one).
     static let matchByReference = """
         CREATE TEMP TABLE stage_matches ON COMMIT DROP AS
-        SELECT \(matchColumns), true AS by_ref
+        SELECT \(matchColumns(shipment: "s", byRef: true))
         FROM stage_events e JOIN orders o ON o.id = e.order_id
+        LEFT JOIN shipments s ON s.order_id = o.id AND s.carrier = e.carrier AND s.tracking_number = e.tracking_number
         WHERE e.reject_reason IS NULL AND e.order_id IS NOT NULL
         UNION ALL
-        SELECT \(matchColumns), true
-        FROM stage_events e JOIN orders o ON o.source = $1 AND o.external_ref = e.external_ref
+        SELECT \(matchColumns(shipment: "s", byRef: true))
+        FROM stage_events e JOIN orders o ON o.source = coalesce(e.src, $1) AND o.external_ref = e.external_ref
+        LEFT JOIN shipments s ON s.order_id = o.id AND s.carrier = e.carrier AND s.tracking_number = e.tracking_number
         WHERE e.reject_reason IS NULL AND e.order_id IS NULL AND e.external_ref IS NOT NULL
         """
 
-    /// Events that name only a shipment: by (carrier, tracking number) on the order, or on an
-    /// order this same feed attaches that number to (an event with a reference and a number).
+    /// Events that name only a shipment: every shipment with that (carrier, tracking number) —
+    /// unless the event is older than the shipment by more than the window ($1 days), a reused
+    /// number — and the shipments this same feed adds (an event with a reference and a number).
     static let matchByTracking = """
         INSERT INTO stage_matches
-        SELECT \(matchColumns), false
-        FROM stage_events e JOIN orders o ON o.tracking_company = e.carrier AND o.tracking_number = e.tracking_number
+        SELECT \(matchColumns(shipment: "s", byRef: false))
+        FROM stage_events e JOIN shipments s ON s.tracking_number = e.tracking_number AND s.carrier = e.carrier
+        JOIN orders o ON o.id = s.order_id
         WHERE e.reject_reason IS NULL AND e.order_id IS NULL AND e.external_ref IS NULL
+          AND timestamptz 'epoch' + e.event_us * interval '1 microsecond' >= coalesce(s.shipped_at, s.created_at) - $1::integer * interval '1 day'
         UNION ALL
-        SELECT \(matchColumns), false
+        SELECT \(matchColumns(shipment: "s", byRef: false))
         FROM stage_events e
         JOIN (SELECT DISTINCT m.target_id, m.carrier, m.tracking_number FROM stage_matches m
-              WHERE m.tracking_number IS NOT NULL
-                AND (m.cur_company IS DISTINCT FROM m.carrier OR m.cur_number IS DISTINCT FROM m.tracking_number)
-             ) a ON a.carrier = e.carrier AND a.tracking_number = e.tracking_number
+              WHERE m.tracking_number IS NOT NULL AND m.ship_id IS NULL) a
+          ON a.tracking_number = e.tracking_number AND a.carrier = e.carrier
         JOIN orders o ON o.id = a.target_id
+        LEFT JOIN shipments s ON false
         WHERE e.reject_reason IS NULL AND e.order_id IS NULL AND e.external_ref IS NULL
         """
 
-    /// A tracking number on several orders names no single order: never guess which.
+    /// `shared_tracking: reject`: a tracking number on several orders names no single order.
     static let rejectAmbiguous = """
         WITH dup AS (
             SELECT pos, count(*) AS n FROM stage_matches WHERE NOT by_ref GROUP BY pos HAVING count(*) > 1
@@ -81,99 +120,265 @@ enum TrackingDiffSQL {
         FROM dup JOIN stage_events e USING (pos)
         """
 
-    /// The latest event with a status per order, unless stale; ties broken by status progress,
-    /// then event code, then feed position (so the same events always pick the same winner).
-    /// Its move is legal directly from the order's status, or through one status an earlier
-    /// event of the feed shows. $1: enforce transitions.
+    /// The latest non-stale event with a status per shipment (per order for events without a
+    /// tracking number); ties broken by status progress, then event code, then position (so the
+    /// same events always pick the same winner). Legal directly from the status it moves from,
+    /// or through one status an earlier event of the same shipment shows. $1: enforce transitions.
     static let winners = """
         CREATE TEMP TABLE stage_winners ON COMMIT DROP AS
         SELECT w.*,
-               CASE WHEN w.status = w.cur_status THEN 'confirm'
+               CASE WHEN w.status = w.from_status THEN 'confirm'
                     WHEN NOT $1::boolean OR EXISTS (SELECT 1 FROM order_status_transition t
-                                                   WHERE t.from_status = w.cur_status AND t.to_status = w.status) THEN 'change'
-                    -- Reached through a status an earlier event of the same feed shows: evidence,
-                    -- not a guess (processing → delivered → returned). Evaluated only when the
-                    -- direct move is not allowed, as one hashed pass over the matches.
-                    WHEN (w.target_id, w.status) IN (
-                        SELECT m.target_id, t2.to_status FROM stage_matches m
-                        JOIN order_status_transition t1 ON t1.from_status = m.cur_status AND t1.to_status = m.status
+                                                   WHERE t.from_status = w.from_status AND t.to_status = w.status) THEN 'change'
+                    -- Reached through a status an earlier event of the same shipment shows:
+                    -- evidence, not a guess (processing → delivered → returned).
+                    WHEN (w.target_id, w.lvl, coalesce(w.carrier, ''), coalesce(w.tracking_number, ''), w.status) IN (
+                        SELECT m.target_id, m.lvl, coalesce(m.carrier, ''), coalesce(m.tracking_number, ''), t2.to_status FROM stage_matches m
+                        JOIN order_status_transition t1 ON t1.from_status = m.from_status AND t1.to_status = m.status
                         JOIN order_status_transition t2 ON t2.from_status = m.status
                         WHERE NOT m.stale) THEN 'change'
                     ELSE 'reject' END AS outcome
-        FROM (SELECT DISTINCT ON (target_id) * FROM stage_matches
+        FROM (SELECT DISTINCT ON (target_id, lvl, carrier, tracking_number) * FROM stage_matches
               WHERE status IS NOT NULL AND NOT stale
-              ORDER BY target_id, event_at DESC, rank DESC, event_code DESC, pos DESC) w
+              ORDER BY target_id, lvl, carrier, tracking_number, event_at DESC, rank DESC, event_code DESC, pos DESC) w
+        """
+
+    /// The shipments this run adds: a (carrier, tracking number) an event naming its order
+    /// carries that the order does not have yet — unless the order is cancelled or returned, or
+    /// the shipment's winning event is rejected. Shipped at its earliest event.
+    static let attach = """
+        CREATE TEMP TABLE stage_attach ON COMMIT DROP AS
+        SELECT DISTINCT ON (m.target_id, m.carrier, m.tracking_number)
+               m.target_id, m.carrier, m.tracking_number, m.event_at AS shipped_at, m.event_code, m.location,
+               m.description, m.cur_updated_at
+        FROM stage_matches m
+        WHERE m.by_ref AND m.tracking_number IS NOT NULL AND m.ship_id IS NULL AND m.cur_status NOT IN ('cancelled', 'returned')
+          AND NOT EXISTS (SELECT 1 FROM stage_winners w WHERE w.target_id = m.target_id AND w.lvl = 'shipment'
+                          AND w.carrier = m.carrier AND w.tracking_number = m.tracking_number AND w.outcome = 'reject')
+        ORDER BY m.target_id, m.carrier, m.tracking_number, m.event_at, m.pos
         """
 
     static let rejectIllegal = """
         INSERT INTO stage_rejects (pos, reason, message)
-        SELECT pos, 'illegal_transition', format('order %s cannot move from %s to %s (event %s at %s)',
-                                                 target_id, cur_status, status, event_code, event_at)
+        SELECT pos, 'illegal_transition',
+               CASE WHEN lvl = 'shipment' AND cur_status IN ('cancelled', 'returned')
+                    THEN format('order %s is %s and takes no carrier events (event %s at %s)', target_id, cur_status, event_code, event_at)
+                    WHEN lvl = 'shipment'
+                    THEN format('shipment %s %s of order %s cannot move from %s to %s (event %s at %s)', carrier, tracking_number,
+                                target_id, from_status, status, event_code, event_at)
+                    ELSE format('order %s cannot move from %s to %s (event %s at %s)', target_id, from_status, status, event_code, event_at) END
         FROM stage_winners WHERE outcome = 'reject'
         """
 
-    /// The tracking number an event with an order reference gives its order: the latest such
-    /// event's, when the order has none, or when the event is not stale and the number differs.
-    static let shipping = """
-        CREATE TEMP TABLE stage_shipping ON COMMIT DROP AS
-        SELECT * FROM (
-            SELECT DISTINCT ON (target_id) * FROM stage_matches
-            WHERE by_ref AND tracking_number IS NOT NULL
-            ORDER BY target_id, event_at DESC, rank DESC NULLS LAST, event_code DESC, pos DESC
-        ) s
-        WHERE s.cur_number IS NULL OR (NOT s.stale AND (s.cur_company IS DISTINCT FROM s.carrier OR s.cur_number <> s.tracking_number))
+    /// The status each touched order gets from its shipments (docs/tracking.md, "Order status
+    /// from shipments"): returned when every shipment is, delivered when every one is delivered
+    /// or returned, else the furthest-along status of those still on their way. A shipment
+    /// without a status counts as shipped. The order moves there when the move is legal (or
+    /// transitions are not enforced, $1); else it keeps its status (`kept`).
+    static let orderStatus = """
+        CREATE TEMP TABLE stage_order_status ON COMMIT DROP AS
+        WITH moved AS (
+            SELECT target_id, carrier, tracking_number, status, event_at, rank, event_code, pos, location, description
+            FROM stage_winners WHERE lvl = 'shipment' AND outcome IN ('change', 'confirm')
+        ), touched AS (
+            SELECT target_id FROM moved UNION SELECT target_id FROM stage_attach
+        ), ship AS (
+            SELECT s.order_id, coalesce(m.status, s.status, 'shipped') AS st
+            FROM shipments s JOIN touched t ON t.target_id = s.order_id
+            LEFT JOIN moved m ON m.target_id = s.order_id AND m.carrier = s.carrier AND m.tracking_number = s.tracking_number
+            UNION ALL
+            SELECT a.target_id, coalesce(m.status, 'shipped')
+            FROM stage_attach a
+            LEFT JOIN moved m ON m.target_id = a.target_id AND m.carrier = a.carrier AND m.tracking_number = a.tracking_number
+        ), agg AS (
+            SELECT order_id,
+                   CASE WHEN bool_and(st = 'returned') THEN 'returned'
+                        WHEN bool_and(st IN ('delivered', 'returned')) THEN 'delivered'
+                        ELSE (array_agg(st ORDER BY \(rank("st")) DESC) FILTER (WHERE st NOT IN ('delivered', 'returned')))[1] END AS status
+            FROM ship GROUP BY order_id
+        ), decisive AS (
+            SELECT DISTINCT ON (target_id) * FROM moved ORDER BY target_id, event_at DESC, rank DESC, event_code DESC, pos DESC
+        )
+        SELECT o.id AS target_id, o.status AS cur_status, o.updated_at AS cur_updated_at, o.status_event_at AS cur_event_at,
+               a.status, d.event_at, d.carrier, d.tracking_number, d.event_code, d.location, d.description,
+               CASE WHEN a.status = o.status THEN 'same'
+                    WHEN NOT $1::boolean OR EXISTS (SELECT 1 FROM order_status_transition t
+                                                   WHERE t.from_status = o.status AND t.to_status = a.status) THEN 'change'
+                    -- Through a status an event of its shipments shows, as for a shipment.
+                    WHEN (o.id, a.status) IN (
+                        SELECT m.target_id, t2.to_status FROM stage_matches m
+                        JOIN order_status_transition t1 ON t1.from_status = m.cur_status AND t1.to_status = m.status
+                        JOIN order_status_transition t2 ON t2.from_status = m.status
+                        WHERE NOT m.stale) THEN 'change'
+                    ELSE 'kept' END AS outcome
+        FROM agg a JOIN orders o ON o.id = a.order_id LEFT JOIN decisive d ON d.target_id = a.order_id
         """
 
-    /// Staged events, and the reader's own rejects among them.
-    static let stagedCounts = "SELECT count(*) AS records, count(reject_reason) AS row_rejected FROM stage_events"
+    /// An order's shipments decide its status: an event without a tracking number for an
+    /// order whose shipments move in this run is outranked by them.
+    static let supersedeOrderLevel = """
+        UPDATE stage_winners w SET outcome = 'superseded'
+        WHERE w.lvl = 'order' AND w.outcome IN ('change', 'confirm')
+          AND EXISTS (SELECT 1 FROM stage_order_status s WHERE s.target_id = w.target_id)
+        """
 
-    /// Matched events per carrier: informational, stale (the rest are winners or superseded).
+    /// Staged events, the reader's own rejects among them, and the held ones re-staged.
+    static let stagedCounts = """
+        SELECT count(*) FILTER (WHERE pos > 0) AS records, count(reject_reason) AS row_rejected,
+               count(*) FILTER (WHERE pos < 0) AS restaged
+        FROM stage_events
+        """
+
+    /// Matches per carrier: feed events matched, informational, stale; held events released.
     static let matchesByCarrier = """
-        SELECT carrier, count(*) AS matched, count(*) FILTER (WHERE status IS NULL) AS informational,
-               count(*) FILTER (WHERE status IS NOT NULL AND stale) AS stale
+        SELECT carrier, count(DISTINCT pos) FILTER (WHERE pos > 0) AS matched_events, count(*) AS matches,
+               count(*) FILTER (WHERE status IS NULL) AS informational,
+               count(*) FILTER (WHERE status IS NOT NULL AND stale) AS stale,
+               count(DISTINCT held_id) AS released
         FROM stage_matches GROUP BY carrier
         """
 
     static let winnersByCarrierAndStatus = """
-        SELECT carrier, status, outcome, count(*) AS n FROM stage_winners GROUP BY carrier, status, outcome
+        SELECT carrier, status, lvl, outcome, count(*) AS n, count(*) FILTER (WHERE pos < 0) AS released
+        FROM stage_winners GROUP BY carrier, status, lvl, outcome
         """
 
-    /// Every rejected event, in input order: the reader's rejects, events matching no order,
-    /// and the diff's own (ambiguous shipments, illegal transitions).
-    static let rejectList = """
-        COPY (
-            SELECT pos, reason, message FROM (
-                SELECT pos, reject_reason AS reason, reject_message AS message FROM stage_events WHERE reject_reason IS NOT NULL
-                UNION ALL
-                SELECT e.pos, 'unknown_shipment',
-                       CASE WHEN e.order_id IS NOT NULL THEN format('no order has id %s', e.order_id)
-                            WHEN e.external_ref IS NOT NULL THEN format('no order of this source has external_ref %s', e.external_ref)
-                            ELSE format('no order has %s tracking number %s', e.carrier, e.tracking_number) END
-                FROM stage_events e
-                WHERE e.reject_reason IS NULL
-                  AND NOT EXISTS (SELECT 1 FROM stage_matches m WHERE m.pos = e.pos)
-                  AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = e.pos AND r.reason = 'ambiguous_shipment')
-                UNION ALL
-                SELECT pos, reason, message FROM stage_rejects
-            ) r ORDER BY pos
-        ) TO STDOUT
+    static let orderStatusCounts = """
+        SELECT count(*) FILTER (WHERE outcome = 'kept') AS kept,
+               count(*) FILTER (WHERE outcome IN ('change', 'same'))
+               + (SELECT count(*) FROM stage_winners WHERE lvl = 'order' AND outcome IN ('change', 'confirm')) AS touched
+        FROM stage_order_status
         """
 
-    // MARK: Apply ($1 source, $2 run id, $3 now)
+    /// Events new to the shipment event log (re-fed events are already in it).
+    static let newEventCount = """
+        SELECT count(*) AS n FROM (
+            SELECT DISTINCT m.target_id, m.carrier, m.tracking_number, m.event_code, m.event_at FROM stage_matches m
+            WHERE \(logged)
+              AND NOT EXISTS (SELECT 1 FROM shipment_events x WHERE x.order_id = m.target_id AND x.carrier = m.carrier
+                              AND x.tracking_number = m.tracking_number AND x.event_code = m.event_code AND x.event_at = m.event_at)
+        ) n
+        """
 
-    /// Status and `status_event_at` from the winners; nothing else is touched. A row changed by
-    /// another writer since the diff (`updated_at` moved) is left alone, and the run, seeing
-    /// fewer rows than it expected, fails instead of overwriting that change.
-    static let updateStatus = """
-        UPDATE orders o SET status = w.status, status_event_at = w.event_at, updated_at = $3::timestamptz
+    /// Feed events that match nothing: held (or rejected `unknown_shipment` when holding is off).
+    private static let unmatched = """
+        FROM stage_events e
+        WHERE e.pos > 0 AND e.reject_reason IS NULL
+          AND NOT EXISTS (SELECT 1 FROM stage_matches m WHERE m.pos = e.pos)
+          AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = e.pos)
+        """
+
+    static let unmatchedCount = "SELECT count(*) AS n \(unmatched)"
+
+    /// Feed events the diff rejected (one event may be rejected for several orders).
+    static let diffRejectedCount = "SELECT count(DISTINCT pos) AS n FROM stage_rejects WHERE pos > 0"
+
+    /// Orders moved to each status (by their shipments or by an event without a tracking number).
+    static let ordersChangedByStatus = """
+        SELECT status, count(*) AS n FROM (
+            SELECT status FROM stage_order_status WHERE outcome = 'change'
+            UNION ALL SELECT status FROM stage_winners WHERE lvl = 'order' AND outcome = 'change'
+        ) c GROUP BY status
+        """
+
+    /// Every rejected event of this run's feeds, in input order: the reader's rejects, the
+    /// diff's (illegal transitions, ambiguous shipments) and, when holding is off, events that
+    /// match nothing. A held event that is rejected on release is counted, not listed: it is
+    /// not a line of these feeds.
+    static func rejectList(holding: Bool) -> String {
+        let unknown = holding ? "" : """
+            UNION ALL
+            SELECT e.pos, 'unknown_shipment',
+                   CASE WHEN e.order_id IS NOT NULL THEN format('no order has id %s', e.order_id)
+                        WHEN e.external_ref IS NOT NULL THEN format('no order of this source has external_ref %s', e.external_ref)
+                        ELSE format('no order has %s tracking number %s', e.carrier, e.tracking_number) END
+            \(unmatched)
+            """
+        return """
+            COPY (
+                SELECT pos, reason, message FROM (
+                    SELECT pos, reject_reason AS reason, reject_message AS message FROM stage_events WHERE reject_reason IS NOT NULL
+                    UNION ALL
+                    SELECT DISTINCT ON (pos) pos, reason, message FROM stage_rejects WHERE pos > 0
+                    \(unknown)
+                ) r ORDER BY pos
+            ) TO STDOUT
+            """
+    }
+
+    // MARK: Apply ($1 source, $2 run id, $3 now, $4 pipeline, $5 hold days)
+
+    static let insertShipments = """
+        INSERT INTO shipments (order_id, carrier, tracking_number, shipped_at, source, created_at, updated_at)
+        SELECT target_id, carrier, tracking_number, shipped_at, $1, $3::timestamptz, $3::timestamptz FROM stage_attach
+        """
+
+    /// A shipment's status, time, delivery and ship times from its winner. A shipment changed
+    /// by another writer since the diff (its number edited) is not found: the run then sees
+    /// fewer rows than it expected and fails instead of applying what it did not check.
+    static let updateShipments = """
+        UPDATE shipments s SET status = w.status, status_event_at = w.event_at,
+               delivered_at = CASE WHEN w.status = 'delivered' THEN w.event_at ELSE s.delivered_at END,
+               shipped_at = least(s.shipped_at, w.event_at), updated_at = $3::timestamptz
         FROM stage_winners w
-        WHERE o.id = w.target_id AND w.outcome IN ('change', 'confirm') AND o.updated_at = w.cur_updated_at
+        WHERE w.lvl = 'shipment' AND w.outcome IN ('change', 'confirm')
+          AND s.order_id = w.target_id AND s.carrier = w.carrier AND s.tracking_number = w.tracking_number
         """
 
-    static let updateShipping = """
+    /// Matches whose event belongs in a shipment's event log: every event with a tracking
+    /// number on a shipment that exists or is added, except a rejected one.
+    private static let logged = """
+        m.tracking_number IS NOT NULL
+          AND (m.ship_id IS NOT NULL OR EXISTS (SELECT 1 FROM stage_attach a WHERE a.target_id = m.target_id
+                                                AND a.carrier = m.carrier AND a.tracking_number = m.tracking_number))
+          AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
+        """
+
+    static let insertShipmentEvents = """
+        INSERT INTO shipment_events (order_id, shipment_id, carrier, tracking_number, event_code, event_at, status,
+                                     location, description, run_id, recorded_at)
+        SELECT m.target_id, s.id, m.carrier, m.tracking_number, m.event_code, m.event_at, m.status, m.location,
+               m.description, $2, $3::timestamptz
+        FROM stage_matches m JOIN shipments s ON s.order_id = m.target_id AND s.carrier = m.carrier AND s.tracking_number = m.tracking_number
+        WHERE \(logged)
+        ON CONFLICT DO NOTHING
+        """
+
+    /// Attempts and the last exception, from the event log of every shipment this run touched.
+    static let updateShipmentFacts = """
+        UPDATE shipments s SET attempts = x.attempts, exception_code = x.code, exception_text = x.text
+        FROM (
+            SELECT e.order_id, e.shipment_id, count(*) FILTER (WHERE e.status = 'failed_attempt')::integer AS attempts,
+                   (array_agg(e.event_code ORDER BY e.event_at DESC, e.event_code DESC) FILTER (WHERE e.status = 'exception'))[1] AS code,
+                   (array_agg(e.description ORDER BY e.event_at DESC, e.event_code DESC) FILTER (WHERE e.status = 'exception'))[1] AS text
+            FROM shipment_events e
+            WHERE e.order_id IN (SELECT target_id FROM stage_matches WHERE tracking_number IS NOT NULL)
+            GROUP BY e.order_id, e.shipment_id
+        ) x
+        WHERE s.order_id = x.order_id AND s.id = x.shipment_id
+          AND (s.attempts, s.exception_code, s.exception_text) IS DISTINCT FROM (x.attempts, x.code, x.text)
+        """
+
+    /// Order status from its shipments (`change`), or from an event without a tracking number
+    /// (order-level winners); `status_event_at` moves with every applied status. A row changed
+    /// by another writer since the diff (`updated_at` moved) is left alone and the run fails.
+    static let updateOrderStatus = """
+        UPDATE orders o SET status = u.status, status_event_at = greatest(o.status_event_at, u.event_at), updated_at = $3::timestamptz
+        FROM (
+            SELECT target_id, status, event_at, cur_updated_at FROM stage_order_status WHERE outcome IN ('change', 'same')
+            UNION ALL
+            SELECT target_id, status, event_at, cur_updated_at FROM stage_winners WHERE lvl = 'order' AND outcome IN ('change', 'confirm')
+        ) u
+        WHERE o.id = u.target_id AND o.updated_at = u.cur_updated_at
+        """
+
+    /// The order's tracking fields are its most recent shipment's (the API's trackingCompany
+    /// and trackingNumber).
+    static let updateOrderTracking = """
         UPDATE orders o SET tracking_company = s.carrier, tracking_number = s.tracking_number, updated_at = $3::timestamptz
-        FROM stage_shipping s
-        WHERE o.id = s.target_id AND (o.updated_at = s.cur_updated_at OR o.updated_at = $3::timestamptz)
+        FROM (SELECT DISTINCT ON (order_id) order_id, carrier, tracking_number FROM shipments
+              WHERE order_id IN (SELECT target_id FROM stage_attach) ORDER BY order_id, id DESC) s
+        WHERE o.id = s.order_id
         """
 
     static let insertStatusEvents = """
@@ -181,14 +386,37 @@ enum TrackingDiffSQL {
                                   tracking_number, event_code, location, description, event_at, recorded_at)
         SELECT target_id, $2, $1, 'status_changed', cur_status, status, carrier, tracking_number, event_code,
                location, description, event_at, $3::timestamptz
-        FROM stage_winners WHERE outcome = 'change'
+        FROM stage_order_status WHERE outcome = 'change'
+        UNION ALL
+        SELECT target_id, $2, $1, 'status_changed', cur_status, status, NULL, NULL, event_code,
+               location, description, event_at, $3::timestamptz
+        FROM stage_winners WHERE lvl = 'order' AND outcome = 'change'
         """
 
-    static let insertShippingEvents = """
+    static let insertShipmentAddedEvents = """
         INSERT INTO order_events (order_id, run_id, source, kind, tracking_company, tracking_number, event_code,
                                   location, description, event_at, recorded_at)
-        SELECT target_id, $2, $1, 'shipping_updated', carrier, tracking_number, event_code, location, description,
-               event_at, $3::timestamptz
-        FROM stage_shipping
+        SELECT target_id, $2, $1, 'shipment_added', carrier, tracking_number, event_code, location, description,
+               shipped_at, $3::timestamptz
+        FROM stage_attach
         """
+
+    /// Feed events that match nothing are kept for $5 days; the same event held twice is one.
+    static let holdEvents = """
+        INSERT INTO held_events (pipeline, source, carrier, tracking_number, order_id, external_ref, event_code, status,
+                                 event_at, location, description, run_id, held_at, expires_at)
+        SELECT $4, $1, e.carrier, e.tracking_number, e.order_id, e.external_ref, e.event_code, e.status,
+               timestamptz 'epoch' + e.event_us * interval '1 microsecond', e.location, e.description, $2,
+               $3::timestamptz, $3::timestamptz + $5::integer * interval '1 day'
+        \(unmatched)
+        ON CONFLICT DO NOTHING
+        """
+
+    /// Held events that found their shipment or order (applied, or rejected, above).
+    static let releaseHeld = """
+        DELETE FROM held_events h USING (SELECT DISTINCT held_id FROM stage_matches WHERE held_id IS NOT NULL) m
+        WHERE h.id = m.held_id
+        """
+
+    static let expireHeld = "DELETE FROM held_events WHERE expires_at <= $3::timestamptz"
 }

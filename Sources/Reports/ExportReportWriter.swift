@@ -46,7 +46,14 @@ public struct ExportReportWriter {
             md += "| `\(o.path)` | \(shape) | \(o.rows) | \(o.bytes) | `\(o.sha256)` |\n\n"
         }
         if let s = r.summary {
-            if r.dataset == "history" {
+            if let shipments = s.shipments {
+                md += "## Shipments\n\n\(shipments.shipments) shipments, \(shipments.itemized) of them with lines (\(shipments.units) units); "
+                md += "\(shipments.withoutCarrierStatus) without a carrier status yet, counted as shipped.\n\n"
+                md += "| carrier | status | shipments | units |\n|---|---|---:|---:|\n"
+                for g in shipments.byCarrierStatus { md += "| \(cell(g.carrier)) | \(g.status) | \(g.shipments) | \(g.units) |\n" }
+                md += "\n## By day (\(p.timezone), \(p.on) time)\n\n| day | shipments | units |\n|---|---:|---:|\n"
+                for d in shipments.byDay { md += "| \(d.day) | \(d.shipments) | \(d.units) |\n" }
+            } else if r.dataset == "history" {
                 md += "## Events by kind\n\n| kind | events |\n|---|---:|\n"
                 for (k, n) in s.eventsByKind.sorted(by: { $0.key < $1.key }) { md += "| \(k) | \(n) |\n" }
                 md += "\n## Events by day\n\n| day | events |\n|---|---:|\n"
@@ -63,5 +70,11 @@ public struct ExportReportWriter {
         md += "## Stages\n\n| stage | seconds | rows | rows/s |\n|---|---:|---:|---:|\n"
         for s in r.stages { md += String(format: "| %@ | %.3f | %d | %.0f |\n", s.name, s.seconds, s.rows, s.rowsPerSecond) }
         return md
+    }
+
+    /// A table cell of free text (a carrier's name comes from feeds): a `|` or a line break would
+    /// end the cell or the row.
+    static func cell(_ text: String) -> String {
+        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
     }
 }

@@ -32,6 +32,17 @@ extension HTMLReport {
             let days: FigureTable
         }
 
+        struct Shipments {
+            let shipments: Int
+            let itemized: Int
+            let units: Int
+            let withoutCarrierStatus: Int
+            let carrierChart: BarChart?
+            let byCarrierStatus: [ExportSummary.Shipments.CarrierStatus]
+            let dayChart: ColumnChart?
+            let byDay: [ExportSummary.Shipments.Day]
+        }
+
         struct Totals {
             struct Currency {
                 let currency: String
@@ -61,6 +72,8 @@ extension HTMLReport {
         let output: Output?
         /// History exports' summary.
         let history: History?
+        /// Shipments exports' summary.
+        let shipments: Shipments?
         /// Every other dataset's summary.
         let totals: Totals?
         let stageChart: BarChart?
@@ -82,7 +95,20 @@ extension HTMLReport {
                 Output(path: $0.path, format: $0.format + ($0.gzip ? ", gzip" : "") + ($0.bom ? ", BOM" : ""),
                        rows: $0.rows, bytes: $0.bytes, sha256: $0.sha256)
             }
-            if let s = r.summary, r.dataset == "history" {
+            if let s = r.summary?.shipments {
+                // Shipments per carrier over every status: the chart; the exact split follows.
+                var perCarrier: [String: Int] = [:]
+                for g in s.byCarrierStatus { perCarrier[g.carrier, default: 0] += g.shipments }
+                shipments = Shipments(
+                    shipments: s.shipments, itemized: s.itemized, units: s.units, withoutCarrierStatus: s.withoutCarrierStatus,
+                    carrierChart: BarChart(perCarrier.sorted { $0.key < $1.key }.map { ($0.key, Double($0.value)) }, format: { String(Int($0)) }),
+                    byCarrierStatus: s.byCarrierStatus,
+                    dayChart: ColumnChart(s.byDay.map { ($0.day, Double($0.shipments)) }, format: { String(Int($0)) }),
+                    byDay: s.byDay)
+                history = nil
+                totals = nil
+            } else if let s = r.summary, r.dataset == "history" {
+                shipments = nil
                 let kinds = s.eventsByKind.sorted { $0.key < $1.key }.map { FigureRow($0.key, key: "eventsByKind.\($0.key)", $0.value) }
                 let days = s.eventsByDay.sorted { $0.key < $1.key }.map { FigureRow($0.key, key: "eventsByDay.\($0.key)", $0.value) }
                 history = History(kindChart: FigureRow.chart(kinds), kinds: FigureTable("kind", "events", kinds),
@@ -90,6 +116,7 @@ extension HTMLReport {
                                   days: FigureTable("day", "events", days))
                 totals = nil
             } else if let s = r.summary {
+                shipments = nil
                 history = nil
                 totals = Totals(
                     orders: s.orders, units: s.units, rows: s.rows,
@@ -100,6 +127,7 @@ extension HTMLReport {
                     },
                     byCurrencyStatus: s.byCurrencyStatus, byDay: s.byDay)
             } else {
+                shipments = nil
                 history = nil
                 totals = nil
             }

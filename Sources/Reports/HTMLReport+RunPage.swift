@@ -64,15 +64,20 @@ extension HTMLReport {
             let actionRows: [FigureRow]
             if let t = r.tracking {
                 actionRows = [
-                    FigureRow("status \(would)changed", key: "tracking.statusChanged", t.statusChanged),
-                    FigureRow("shipping info \(would)set", key: "tracking.shippingUpdated", t.shippingUpdated),
+                    FigureRow("orders: status \(would)changed", key: "tracking.statusChanged", t.statusChanged),
+                    FigureRow("orders: status kept", key: "tracking.statusKept", t.statusKept),
+                    FigureRow("shipments \(would)added", key: "tracking.shipmentsAdded", t.shipmentsAdded),
+                    FigureRow("shipments: status \(would)changed", key: "tracking.shipmentStatusChanged", t.shipmentStatusChanged),
                     FigureRow("status confirmed", key: "tracking.confirmed", t.confirmed),
                     FigureRow("illegal transition (rejected)", key: "tracking.illegalTransition", t.illegalTransition),
                 ]
                 details = nil
                 tracking = Tracking(
                     events: FigureTable("events", "count", [
-                        FigureRow("matched one order", key: "tracking.eventsMatched", t.eventsMatched),
+                        FigureRow("matched", key: "tracking.eventsMatched", t.eventsMatched),
+                        FigureRow("held (match nothing yet)", key: "tracking.held", t.held),
+                        FigureRow("released (held earlier)", key: "tracking.released", t.released),
+                        FigureRow("expired", key: "tracking.expired", t.expired),
                         FigureRow("informational", key: "tracking.informational", t.informational),
                         FigureRow("stale", key: "tracking.stale", t.stale),
                         FigureRow("superseded", key: "tracking.superseded", t.superseded),

@@ -58,10 +58,18 @@ public struct ReportWriter {
             md += trackingTables(t, would: would)
         } else {
             md += ordersTable(c, would: would)
+            if let t = r.releasedEvents {
+                md += "### Held carrier events released\n\n| | count |\n|---|---:|\n"
+                for (label, n) in [("released (their order or shipment now exists)", t.released), ("released and rejected", t.releasedRejected),
+                                   ("expired (held too long, dropped)", t.expired)] + trackingActions(t, would: would) {
+                    md += "| \(label) | \(n) |\n"
+                }
+                md += "\n"
+            }
         }
         md += "Records read \(c.recordsRead) = accepted \(c.recordsAccepted) + rejected \(c.recordsRejected). "
         md += r.tracking == nil ? "Orders in the feed \(c.orders) = created + updated + unchanged + deleted + rejected.\n\n"
-            : "Accepted events = informational + stale + superseded + the latest event of each order (status change, confirmation).\n\n"
+            : "Accepted events = held + matched; matches = informational + stale + superseded + the latest event of each shipment (change, confirmation, illegal).\n\n"
         if !r.rejectsByReason.isEmpty {
             md += "## Rejected records\n\n| reason | records | examples |\n|---|---:|---|\n"
             for (reason, n) in r.rejectsByReason.sorted(by: { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }) {
@@ -76,6 +84,14 @@ public struct ReportWriter {
         md += "\n## Stages\n\n| stage | seconds | rows | rows/s |\n|---|---:|---:|---:|\n"
         for s in r.stages { md += String(format: "| %@ | %.3f | %d | %.0f |\n", s.name, s.seconds, s.rows, s.rowsPerSecond) }
         return md
+    }
+
+    /// What carrier events did to orders and shipments (shared by the Markdown and HTML reports).
+    public static func trackingActions(_ t: RunReport.TrackingCounts, would: String) -> [(String, Int)] {
+        [("orders: status \(would)changed", t.statusChanged),
+         ("orders: status kept (their shipments moved, the order may not follow)", t.statusKept),
+         ("shipments \(would)added", t.shipmentsAdded), ("shipments: status \(would)changed", t.shipmentStatusChanged),
+         ("status confirmed (newer event, same status)", t.confirmed), ("illegal transition (rejected)", t.illegalTransition)]
     }
 
     static func ordersTable(_ c: RunReport.Counts, would: String) -> String {
@@ -93,14 +109,15 @@ public struct ReportWriter {
     }
 
     static func trackingTables(_ t: RunReport.TrackingCounts, would: String) -> String {
-        var md = "| | orders |\n|---|---:|\n"
-        for (label, n) in [("status \(would)changed", t.statusChanged), ("shipping info \(would)set", t.shippingUpdated),
-                           ("status confirmed (newer event, same status)", t.confirmed), ("illegal transition (rejected)", t.illegalTransition)] {
-            md += "| \(label) | \(n) |\n"
-        }
+        var md = "| | count |\n|---|---:|\n"
+        for (label, n) in trackingActions(t, would: would) { md += "| \(label) | \(n) |\n" }
         md += "\n| | events |\n|---|---:|\n"
-        for (label, n) in [("matched to an order", t.eventsMatched), ("informational (code maps to no status)", t.informational),
-                           ("stale (not newer than the order's last event)", t.stale), ("superseded by a later event", t.superseded),
+        for (label, n) in [("matched (to one or more shipments or orders)", t.eventsMatched), ("matches (event × shipment)", t.matches),
+                           ("informational (code maps to no status)", t.informational),
+                           ("stale (not newer than the shipment's last event)", t.stale), ("superseded by a later event", t.superseded),
+                           ("new in the shipment event log", t.eventsLogged),
+                           ("held (match nothing yet)", t.held), ("released (held earlier, matched now)", t.released),
+                           ("released and rejected", t.releasedRejected), ("expired (held too long, dropped)", t.expired),
                            ("unknown shipment (rejected)", t.unknownShipment), ("ambiguous shipment (rejected)", t.ambiguousShipment)] {
             md += "| \(label) | \(n) |\n"
         }

@@ -11,11 +11,11 @@ extension ExportDefinition.Dataset: ExpressibleByArgument {}
 extension ExportDefinition.TimeField: ExpressibleByArgument {}
 extension ExportDefinition.Format: ExpressibleByArgument {}
 
-/// `orderflow export`: orders, line items or history out of the database for finance.
+/// `orderflow export`: orders, line items, history or shipments out of the database.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export orders, line items or change history as CSV or NDJSON (gzip optional), with a summary report.",
+        abstract: "Export orders, line items, change history or shipments as CSV or NDJSON (gzip optional), with a summary report.",
         discussion: """
             Settings come from a `kind: export` pipeline (e.g. pipelines/finance-monthly.yaml); flags override it.
             The period is half-open, [--from, --to): a date means midnight in --timezone (default UTC), a
@@ -26,13 +26,14 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var db: DatabaseOptions
     @Argument(help: "An export pipeline (kind: export); optional when flags say everything.") var pipeline: String?
-    @Option(help: "orders (totals per order), lines (one row per line item) or history (order events).")
+    @Option(help: "orders (totals per order), lines (one row per line item), history (order events) or shipments (one row per shipment with its order).")
     var dataset: ExportDefinition.Dataset?
     @Option(help: "Start of the period, inclusive: 2026-10-01 or an RFC 3339 timestamp with a zone.") var from: String?
     @Option(help: "End of the period, exclusive.") var to: String?
-    @Option(help: "Which time the period applies to: created, updated or event.") var on: ExportDefinition.TimeField?
+    @Option(help: "Which time the period applies to: created, updated or event; for shipments also shipped (shipped_at, else created_at; their default).")
+    var on: ExportDefinition.TimeField?
     @Option(help: "IANA time zone of dates and of the report's days (default UTC).") var timezone: String?
-    @Option(help: "Only these statuses (repeat or comma-separate).") var status: [String] = []
+    @Option(help: "Only these statuses (repeat or comma-separate); for shipments the shipment's status.") var status: [String] = []
     @Option(help: "Only these sources (repeat or comma-separate).") var source: [String] = []
     @Option(help: "Only these customers (repeatable).") var customer: [String] = []
     @Option(help: "csv (snake_case header) or ndjson (camelCase keys).") var format: ExportDefinition.Format?
@@ -109,7 +110,10 @@ struct ExportCommand: ParsableCommand {
         guard let o = r.output, let s = r.summary else { return }
         let total = r.stages.reduce(0) { $0 + $1.seconds }
         // stderr: standard output may be the export itself.
-        if r.dataset == "history" {
+        if let shipments = s.shipments {
+            let carriers = shipments.byCarrierStatus.reduce(into: [String: Int]()) { $0[$1.carrier, default: 0] += $1.shipments }
+            note("\(r.pipeline): exported \(o.rows) shipments (\(carriers.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
+        } else if r.dataset == "history" {
             note("\(r.pipeline): exported \(o.rows) events (\(s.eventsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
         } else {
             let totals = s.totalsByCurrency.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }

@@ -117,7 +117,7 @@ struct RunCommand: ParsableCommand {
         default:
             let verb = r.outcome == .applied ? "applied" : "dry run, would apply"
             if let t = r.tracking {
-                print("\(r.pipeline): \(verb): \(t.statusChanged) status changes, \(t.shippingUpdated) shipping updates, \(t.confirmed) confirmed; events: \(t.stale) stale, \(t.superseded) superseded, \(t.informational) informational")
+                print("\(r.pipeline): \(verb): \(t.statusChanged) order status changes, \(t.shipmentsAdded) shipments added, \(t.shipmentStatusChanged) shipment status changes, \(t.confirmed) confirmed; events: \(t.stale) stale, \(t.superseded) superseded, \(t.informational) informational, \(t.held) held, \(t.released) released")
                 let carriers = t.byCarrier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.events) events/\($0.value.statusChanged) changes" }
                 if !carriers.isEmpty { print("  carriers: " + carriers.joined(separator: ", ")) }
             } else {

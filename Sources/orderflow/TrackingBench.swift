@@ -117,7 +117,7 @@ struct TrackingBench: ParsableCommand {
                          runSeconds, runSeconds / floor, runs.map(\.mb).max() ?? 0))
             print("          \(t.statusChanged) status changes, \(t.confirmed) confirmed, \(t.superseded) superseded, \(report.counts.recordsRejected) rejected; final states \(runState == floorState ? "equal" : "DIFFER from") the floor's")
             print(String(format: "  re-run  forced: %d changes, %d events added  %8.2f s  peak RSS %.1f MB",
-                         (again.tracking?.statusChanged ?? -1) + (again.tracking?.shippingUpdated ?? 0), eventsAfter - eventsBefore, rerun.seconds, rerun.mb))
+                         (again.tracking?.statusChanged ?? -1) + (again.tracking?.shipmentsAdded ?? 0), eventsAfter - eventsBefore, rerun.seconds, rerun.mb))
             guard runState == floorState else { throw ValidationError("the run's final order states differ from the floor's") }
         }
     }

@@ -37,6 +37,42 @@ import Testing
         #expect(key("name: a\nkind: export\nfilters:\n  status: shipped\n  source: [legacy, erp]\n") == nil)
     }
 
+    @Test func shipmentsPipelinesDefaultToShippedTimeAndFilterShipmentStatuses() throws {
+        let def = try ExportDefinition.parse(yaml: """
+            name: shipments-daily
+            kind: export
+            dataset: shipments
+            period:
+              timezone: Europe/Berlin
+              default: previous_day
+            filters:
+              status: [shipped, exception, delivered]
+              source: legacy
+            output:
+              format: ndjson
+            """, file: "shipments.yaml")
+        #expect(def.dataset == .shipments && def.timeField == .shipped && def.relativePeriod == .previousDay)
+        #expect(def.statuses == ["shipped", "exception", "delivered"] && def.sources == ["legacy"] && def.format == .ndjson)
+        for on in ["created", "updated", "event", "shipped"] {
+            #expect(try ExportDefinition.parse(yaml: "name: a\nkind: export\ndataset: shipments\nperiod:\n  on: \(on)\n").timeField.rawValue == on)
+        }
+        func key(_ yaml: String) -> String? {
+            do {
+                _ = try ExportDefinition.parse(yaml: yaml, file: "x.yaml")
+                return nil
+            } catch let e as DefinitionError {
+                return e.key
+            } catch {
+                return "?"
+            }
+        }
+        // No shipment is ever processing or cancelled; shipped time is a shipment's.
+        #expect(key("name: a\nkind: export\ndataset: shipments\nfilters:\n  status: [shipped, processing]\n") == "filters.status")
+        #expect(key("name: a\nkind: export\ndataset: shipments\nfilters:\n  status: cancelled\n") == "filters.status")
+        #expect(key("name: a\nkind: export\ndataset: orders\nperiod:\n  on: shipped\n") == "period.on")
+        #expect(key("name: a\nkind: export\ndataset: history\nperiod:\n  on: shipped\n") == "period.on")
+    }
+
     @Test func relativePeriodsAreCalendarPeriodsInTheZone() throws {
         // 2026-11-01T00:30:00+01:00 in Berlin is still 31 October in UTC.
         let now = Date(timeIntervalSince1970: 1_793_489_400) // 2026-10-31T23:30:00Z

@@ -77,6 +77,49 @@ struct HTMLReportTests {
         #expect(!page.contains("src=") && !page.contains("href=") && !page.contains("<script") && page.contains("<svg"))
     }
 
+    @Test func shipmentsExportReportRendersAndMatchesItsJSON() throws {
+        let browser = try Chromium.locate()
+        let f = try ExportFixture()
+        for n in 1...60 {
+            let created = String(format: "2026-10-%02dT10:00:00Z", 1 + n % 28)
+            try f.insertOrder(ref: "S\(n)", customer: "c\(n % 7)", status: n % 5 == 0 ? "delivered" : "in_transit", createdAt: created,
+                              items: [(product: "p", quantity: 1 + n % 3, price: "1.00")])
+            try f.insertShipment(ref: "S\(n)", carrier: ["UPS", "DHL", "FedEx"][n % 3], number: "T\(n)",
+                                 status: n % 4 == 0 ? nil : (n % 5 == 0 ? "delivered" : "in_transit"),
+                                 shippedAt: n % 4 == 0 ? nil : created, createdAt: created,
+                                 lines: n % 2 == 0 ? [(lineNo: 1, quantity: 1 + n % 3)] : [])
+        }
+        var d = ExportDefinition()
+        d.name = "shipments-test"
+        d.dataset = .shipments
+        d.timezone = "Europe/Berlin"
+        let report = try f.export(d, to: "shipments.csv")
+        #expect((report.summary?.shipments?.byDay.count ?? 0) > 20)
+
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: f.dir.appendingPathComponent("report.json"))) as! [String: Any]
+        let output = json["output"] as! [String: Any], summary = json["summary"] as! [String: Any]
+        let shipments = summary["shipments"] as! [String: Any]
+        var expected: [String: String] = [
+            "outcome": json["outcome"] as! String, "output.rows": "\(output["rows"]!)", "output.bytes": "\(output["bytes"]!)",
+            "output.sha256": output["sha256"] as! String,
+        ]
+        for k in ["shipments", "itemized", "units", "withoutCarrierStatus"] { expected["summary.shipments.\(k)"] = "\(shipments[k]!)" }
+        for g in shipments["byCarrierStatus"] as! [[String: Any]] {
+            let k = "shipments.byCarrierStatus.\(g["carrier"]!).\(g["status"]!)"
+            expected["\(k).shipments"] = "\(g["shipments"]!)"; expected["\(k).units"] = "\(g["units"]!)"
+        }
+        for g in shipments["byDay"] as! [[String: Any]] {
+            expected["shipments.byDay.\(g["day"]!).shipments"] = "\(g["shipments"]!)"; expected["shipments.byDay.\(g["day"]!).units"] = "\(g["units"]!)"
+        }
+        for stage in json["stages"] as! [[String: Any]] {
+            expected["stages.\(stage["name"] as! String).seconds"] = String(format: "%.3f", (stage["seconds"] as! NSNumber).doubleValue)
+        }
+        #expect(expected.count > 60)
+        try checkRendered(f.dir.appendingPathComponent("report.html"), browser: browser, expected: expected, in: f)
+        let page = try String(contentsOf: f.dir.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(!page.contains("src=") && !page.contains("<script") && page.contains("<svg") && !page.contains("By currency and status"))
+    }
+
     /// Screenshot (not blank) and DOM (every `data-key` figure equals the JSON's, and every
     /// expected figure is shown).
     func checkRendered(_ html: URL, browser: Chromium, expected: [String: String], in f: ExportFixture) throws {

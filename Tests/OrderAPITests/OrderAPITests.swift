@@ -17,7 +17,7 @@ import Testing
             #expect(response.text == """
                 {"customerId":"12345","products":[{"productId":"product-1","quantity":2},{"productId":"product-2","quantity":1}],\
                 "trackingCompany":null,"trackingNumber":null,"id":"\(id)","status":"processing",\
-                "createdAt":"2024-09-17T03:21:38.892Z","updatedAt":"2024-09-17T03:21:38.892Z"}
+                "createdAt":"2024-09-17T03:21:38.892Z","updatedAt":"2024-09-17T03:21:38.892Z","shipments":[]}
                 """)
             #expect(response.headers[.contentType] == "application/json")
             #expect(response.headers[.location] == "/orders/\(id)")
@@ -36,7 +36,7 @@ import Testing
             let created = try await client.send(.post, "/orders", json: body)
             #expect(created.status == .created)
             #expect(created.text.contains(#""products":[{"productId":"p","quantity":1,"unitPrice":"19.90"}]"#))
-            #expect(created.text.hasSuffix(#""externalRef":"legacy-7","currency":"EUR"}"#))
+            #expect(created.text.hasSuffix(#""externalRef":"legacy-7","currency":"EUR","shipments":[]}"#))
             let duplicate = try await client.send(.post, "/orders", json: body)
             #expect(duplicate.status == .conflict)
             #expect(duplicate.headers[.contentType] == "application/problem+json")
@@ -97,8 +97,28 @@ import Testing
                                                 json: #"{"trackingCompany":"FedEx","trackingNumber":"1234567890"}"#)
             #expect(shipped.status == .ok)
             #expect(shipped.text.contains(#""trackingCompany":"FedEx","trackingNumber":"1234567890","id":"\#(id)","status":"processing""#))
-            let events = try await api.rows("SELECT kind, tracking_company, tracking_number FROM order_events WHERE kind = 'shipping_updated'")
-            #expect(events == [["shipping_updated", "FedEx", "1234567890"]])
+            // The order's first shipment: recorded as added (issue 12), the status unchanged.
+            let events = try await api.rows("SELECT kind, tracking_company, tracking_number FROM order_events WHERE kind <> 'created'")
+            #expect(events == [["shipment_added", "FedEx", "1234567890"]])
+            let stored = try await api.rows("SELECT carrier, tracking_number, source, status FROM shipments")
+            #expect(stored == [["FedEx", "1234567890", "api", nil]])
+
+            let renamed = try await client.send(.patch, "/orders/\(id)/shipping", json: #"{"trackingCompany":"federal express","trackingNumber":" 1z999aa1 "}"#)
+            #expect(renamed.status == .ok)
+            #expect(renamed.object["trackingCompany"] as? String == "FedEx")
+            #expect(renamed.object["trackingNumber"] as? String == "1Z999AA1")
+            let updated = try await api.rows("SELECT kind, tracking_company, tracking_number FROM order_events WHERE kind = 'shipping_updated'")
+            #expect(updated == [["shipping_updated", "FedEx", "1Z999AA1"]])
+
+            let cleared = try await client.send(.patch, "/orders/\(id)/shipping", json: #"{"trackingCompany":null,"trackingNumber":null}"#)
+            #expect(cleared.status == .ok)
+            #expect(cleared.text.contains(#""trackingCompany":null,"trackingNumber":null,"#))
+            #expect(cleared.text.hasSuffix(#""shipments":[]}"#))
+            #expect(try await api.rows("SELECT count(*) FROM shipments") == [["0"]])
+
+            let noNumber = try await client.send(.patch, "/orders/\(id)/shipping", json: #"{"trackingCompany":"UPS","trackingNumber":null}"#)
+            #expect(noNumber.status == .unprocessableContent)
+            #expect(noNumber.object["type"] as? String == "urn:orderflow:problem:tracking-number-required")
 
             let missing = try await client.send(.patch, "/orders/\(id)/shipping", json: #"{"trackingCompany":42}"#)
             #expect(missing.status == .badRequest)
