@@ -158,11 +158,13 @@ public enum Migrations {
                 event_at        timestamptz NOT NULL,
                 location        text,
                 description     text,
+                line_no         integer,
+                quantity        integer,
                 run_id          bigint,
                 held_at         timestamptz NOT NULL,
                 expires_at      timestamptz NOT NULL,
                 CONSTRAINT held_events_event_key UNIQUE NULLS NOT DISTINCT
-                    (source, carrier, tracking_number, order_id, external_ref, event_code, event_at)
+                    (source, carrier, tracking_number, order_id, external_ref, event_code, event_at, line_no)
             );
             CREATE INDEX held_events_tracking_idx ON held_events (tracking_number, carrier);
             CREATE INDEX held_events_expires_idx ON held_events (expires_at);

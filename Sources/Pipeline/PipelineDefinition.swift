@@ -4,7 +4,11 @@ import DefinitionFile
 
 /// A pipeline file (`pipelines/*.yaml`): what to read, how to map it, and how careful to be.
 public struct PipelineDefinition: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case orders, tracking, export }
+    public enum Kind: String, Sendable, CaseIterable {
+        case orders, tracking, shipments, export
+        /// Kinds whose records are carrier events or ship confirmations (docs/tracking.md).
+        public var readsEvents: Bool { self == .tracking || self == .shipments }
+    }
     public enum Mode: String, Sendable, CaseIterable { case upsert, mirror }
     public enum Format: String, Sendable, CaseIterable { case csv, ndjson }
 
@@ -66,6 +70,8 @@ public struct PipelineDefinition: Sendable, Equatable {
     /// The canonical fields of a tracking feed.
     public static let trackingFields = ["carrier", "tracking_number", "event_code", "event_time", "order_id", "external_ref",
                                         "location", "description"]
+    /// The canonical fields of a shipments feed (ERP ship confirmations).
+    public static let shipmentFields = ["order_id", "external_ref", "carrier", "tracking_number", "shipped_at", "line_no", "quantity"]
 
     /// NDJSON key of a canonical field (`customer_id` → `customerId`).
     public static func jsonKey(_ field: String) -> String { FieldName.jsonKey(field) }
@@ -94,7 +100,7 @@ extension PipelineDefinition: YAMLDefinition {
         var reader = try YAMLMap.root(yaml: yaml, file: file, expected: "a mapping with name, kind, source, …")
         let fail = reader.fail
         try reader.allowOnly(["name", "kind", "source", "input", "mapping", "mode", "enforce_transitions", "defaults", "guards", "description",
-                              "carrier", "event_time", "event_codes", "hold_days", "match_window_days", "shared_tracking"])
+                              "carrier", "event_time", "event_codes", "hold_days", "match_window_days", "shared_tracking", "shipped_at"])
 
         var def = PipelineDefinition(name: try reader.string("name", required: true)!, source: "")
         guard let kind = Kind(rawValue: try reader.string("kind", required: true)!) else {
@@ -126,13 +132,13 @@ extension PipelineDefinition: YAMLDefinition {
             if let n = try input.int("max_decompressed_bytes") { def.maxDecompressedBytes = Int64(n) }
             if let n = try input.int("max_compression_ratio") { def.maxCompressionRatio = Int64(n) }
         }
-        if kind == .tracking {
+        if kind.readsEvents {
             try parseTracking(&reader, into: &def, fail: fail)
-        } else if let key = ["carrier", "event_time", "event_codes", "hold_days", "match_window_days", "shared_tracking"].first(where: { reader.map[$0] != nil }) {
-            throw fail(key, "nothing: it belongs to kind: tracking pipelines")
+        } else if let key = ["carrier", "event_time", "event_codes", "hold_days", "match_window_days", "shared_tracking", "shipped_at"].first(where: { reader.map[$0] != nil }) {
+            throw fail(key, "nothing: it belongs to kind: tracking and kind: shipments pipelines")
         }
         if let mapping = try reader.child("mapping") {
-            let known = Set(kind == .tracking ? trackingFields : orderFields + lineFields)
+            let known = Set(kind == .tracking ? trackingFields : kind == .shipments ? shipmentFields : orderFields + lineFields)
             for (key, value) in mapping.map {
                 guard known.contains(key) else {
                     throw fail("mapping.\(key)", "a canonical field (\(known.sorted().joined(separator: ", ")))")
@@ -172,20 +178,25 @@ extension PipelineDefinition: YAMLDefinition {
 extension PipelineDefinition {
     static func parseTracking(_ reader: inout YAMLMap, into def: inout PipelineDefinition,
                               fail: (String, String) -> DefinitionError) throws {
-        if def.mode != .upsert { throw fail("mode", "nothing (tracking runs never delete orders)") }
+        if def.mode != .upsert { throw fail("mode", "nothing (\(def.kind.rawValue) runs never delete orders)") }
+        if def.kind == .shipments, let key = ["event_codes", "event_time"].first(where: { reader.map[$0] != nil }) {
+            throw fail(key, "nothing: a shipments feed has no event codes or event times (its time format is shipped_at:)")
+        }
+        if def.kind == .tracking, reader.map["shipped_at"] != nil { throw fail("shipped_at", "nothing: it belongs to kind: shipments pipelines") }
         if let carrier = try reader.string("carrier") {
             guard let name = Carrier.normalizedName(carrier) else { throw fail("carrier", "a carrier name") }
             def.tracking.carrier = name
         }
-        if var time = try reader.child("event_time") {
+        if var time = try reader.child(def.kind == .shipments ? "shipped_at" : "event_time") {
+            let timeKey = def.kind == .shipments ? "shipped_at" : "event_time"
             try time.allowOnly(["format", "zone"])
             let format = try time.string("format") ?? "rfc3339"
             let zone = try time.string("zone")
             if let zone, TimeZone(identifier: zone) == nil {
-                throw fail("event_time.zone", "an IANA time zone such as America/Chicago or UTC")
+                throw fail("\(timeKey).zone", "an IANA time zone such as America/Chicago or UTC")
             }
             guard let parsed = EventTimeFormat(format: format, zone: zone) else {
-                throw fail("event_time.format", "rfc3339, epoch_seconds, epoch_millis, or a pattern of YYYY MM DD HH mm ss (M D H h SSS a) with event_time.zone")
+                throw fail("\(timeKey).format", "rfc3339, epoch_seconds, epoch_millis, or a pattern of YYYY MM DD HH mm ss (M D H h SSS a) with \(timeKey).zone")
             }
             def.tracking.eventTime = parsed
         }

@@ -80,7 +80,7 @@ public struct PipelineRun {
 
         let sourceOrders: Int
         switch definition.kind {
-        case .tracking:
+        case .tracking, .shipments:
             try stageAndDiffTracking(conn, inputs: spooled, clock: clock, report: &report, now: now)
             sourceOrders = 0
         case .orders, .export:
@@ -88,7 +88,7 @@ public struct PipelineRun {
         }
 
         // With no rejects the list is empty: skip its query (a scan of every staged row).
-        let rejectListSQL = definition.kind == .tracking ? TrackingDiffSQL.rejectList(holding: definition.tracking.holdDays > 0) : OrderDiffSQL.rejectList
+        let rejectListSQL = definition.kind.readsEvents ? TrackingDiffSQL.rejectList(holding: definition.tracking.holdDays > 0) : OrderDiffSQL.rejectList
         let rejects = try clock.measure("rejects", rows: report.counts.recordsRejected) {
             report.counts.recordsRejected == 0 ? try RejectList.create() : try collectRejects(conn, sql: rejectListSQL, into: &report)
         }
@@ -109,7 +109,7 @@ public struct PipelineRun {
         let params = "WITH run_params AS (SELECT $1::text, $2::bigint, $3::timestamptz, $4::text, $5::integer) "
         try options.beforeApply?()
         try applyAll(conn, clock: clock, applyStatements(report), binds: binds, params: params)
-        if definition.kind != .tracking {
+        if !definition.kind.readsEvents {
             report.releasedEvents = try releaseHeldEvents(conn, clock: clock, now: now, binds: binds, params: params)
         }
 

@@ -77,6 +77,8 @@ public struct RunReport: Codable, Sendable {
         public var ordersTouched = 0
         /// Shipments added to orders by events that name them.
         public var shipmentsAdded = 0
+        /// Shipments feeds: (shipment, line) pairs recorded with their quantity.
+        public var shipmentLines = 0
         /// Events written to the shipment event log (re-fed events are there already).
         public var eventsLogged = 0
         public var byCarrier: [String: CarrierCounts] = [:]

@@ -17,13 +17,13 @@ enum TrackingDiffSQL {
         CREATE TEMP TABLE stage_events (
             pos bigint NOT NULL, carrier text, tracking_number text, event_code text, status text, rank smallint,
             event_us bigint, order_id uuid, external_ref text, location text, description text,
-            reject_reason text, reject_message text, held_id bigint, src text
+            line_no integer, quantity integer, reject_reason text, reject_message text, held_id bigint, src text
         ) ON COMMIT DROP
         """
 
     static let copyEvents = """
         COPY stage_events (pos, carrier, tracking_number, event_code, status, rank, event_us, order_id, external_ref,
-                           location, description, reject_reason, reject_message) FROM STDIN
+                           location, description, line_no, quantity, reject_reason, reject_message) FROM STDIN
         """
 
     /// Semantic rejects found by the diff (the reader's own rejects stay in `stage_events`).
@@ -37,9 +37,10 @@ enum TrackingDiffSQL {
     /// appeared since they were held gets them with their original times.
     static let restageHeld = """
         INSERT INTO stage_events (pos, carrier, tracking_number, event_code, status, rank, event_us, order_id, external_ref,
-                                  location, description, held_id, src)
+                                  location, description, line_no, quantity, held_id, src)
         SELECT -h.id, h.carrier, h.tracking_number, h.event_code, h.status, \(rank("h.status")),
-               (extract(epoch FROM h.event_at) * 1000000)::bigint, h.order_id, h.external_ref, h.location, h.description, h.id, h.source
+               (extract(epoch FROM h.event_at) * 1000000)::bigint, h.order_id, h.external_ref, h.location, h.description,
+               h.line_no, h.quantity, h.id, h.source
         FROM held_events h WHERE h.expires_at > $1::timestamptz
         """
 
@@ -62,7 +63,7 @@ enum TrackingDiffSQL {
         let curAt = "CASE WHEN e.tracking_number IS NULL THEN o.status_event_at ELSE \(s).status_event_at END"
         return """
             e.pos, e.held_id, e.carrier, e.tracking_number, e.event_code, e.status, e.rank, \(at) AS event_at,
-            e.location, e.description, \(lvl) AS lvl, o.id AS target_id, o.status AS cur_status,
+            e.location, e.description, e.line_no, e.quantity, \(lvl) AS lvl, o.id AS target_id, o.status AS cur_status,
             o.status_event_at AS cur_event_at, o.updated_at AS cur_updated_at,
             \(s).id AS ship_id, \(from) AS from_status,
             coalesce(\(curAt) IS NOT NULL AND (\(at) < \(curAt)
@@ -149,13 +150,33 @@ enum TrackingDiffSQL {
     static let attach = """
         CREATE TEMP TABLE stage_attach ON COMMIT DROP AS
         SELECT DISTINCT ON (m.target_id, m.carrier, m.tracking_number)
-               m.target_id, m.carrier, m.tracking_number, m.event_at AS shipped_at, m.event_code, m.location,
-               m.description, m.cur_updated_at
+               m.target_id, m.carrier, m.tracking_number, m.event_at AS shipped_at, m.pos AS first_pos, m.event_code,
+               m.location, m.description, m.cur_updated_at
         FROM stage_matches m
         WHERE m.by_ref AND m.tracking_number IS NOT NULL AND m.ship_id IS NULL AND m.cur_status NOT IN ('cancelled', 'returned')
+          AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
           AND NOT EXISTS (SELECT 1 FROM stage_winners w WHERE w.target_id = m.target_id AND w.lvl = 'shipment'
                           AND w.carrier = m.carrier AND w.tracking_number = m.tracking_number AND w.outcome = 'reject')
         ORDER BY m.target_id, m.carrier, m.tracking_number, m.event_at, m.pos
+        """
+
+    /// A cancelled or returned order takes no new shipment: a record without a status that
+    /// would add one is rejected too (one with a status is its shipment's winner's to reject).
+    static let rejectTerminalAttach = """
+        INSERT INTO stage_rejects (pos, reason, message)
+        SELECT pos, 'illegal_transition', format('order %s is %s and takes no new shipment (%s %s)', target_id, cur_status, carrier, tracking_number)
+        FROM stage_matches
+        WHERE by_ref AND tracking_number IS NOT NULL AND ship_id IS NULL AND status IS NULL AND cur_status IN ('cancelled', 'returned')
+        """
+
+    /// A ship confirmation's line must be a line of its order, and carry no more than it has.
+    static let rejectInvalidLine = """
+        INSERT INTO stage_rejects (pos, reason, message)
+        SELECT m.pos, 'invalid_line',
+               CASE WHEN i.order_id IS NULL THEN format('order %s has no line %s', m.target_id, m.line_no)
+                    ELSE format('line %s of order %s has quantity %s; a shipment cannot carry %s of it', m.line_no, m.target_id, i.quantity, m.quantity) END
+        FROM stage_matches m LEFT JOIN order_items i ON i.order_id = m.target_id AND i.line_no = m.line_no
+        WHERE m.line_no IS NOT NULL AND (i.order_id IS NULL OR m.quantity > i.quantity)
         """
 
     static let rejectIllegal = """
@@ -308,9 +329,41 @@ enum TrackingDiffSQL {
 
     // MARK: Apply ($1 source, $2 run id, $3 now, $4 pipeline, $5 hold days)
 
+    /// Which lines and quantities each shipment carries (the last record of a line wins).
+    private static let shipmentLineRows = """
+        SELECT DISTINCT ON (m.target_id, s.id, m.line_no) m.target_id, s.id, m.line_no, m.quantity
+        FROM stage_matches m JOIN shipments s ON s.order_id = m.target_id AND s.carrier = m.carrier AND s.tracking_number = m.tracking_number
+        WHERE m.line_no IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
+        ORDER BY m.target_id, s.id, m.line_no, m.pos DESC
+        """
+
+    static let shipmentLineCount = """
+        SELECT count(*) AS n FROM (
+            SELECT DISTINCT m.target_id, m.carrier, m.tracking_number, m.line_no FROM stage_matches m
+            WHERE m.line_no IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
+        ) l
+        """
+
+    static let insertShipmentLines = """
+        INSERT INTO shipment_lines (order_id, shipment_id, line_no, quantity)
+        \(shipmentLineRows)
+        ON CONFLICT (order_id, shipment_id, line_no) DO UPDATE SET quantity = EXCLUDED.quantity
+        """
+
+    /// A ship confirmation dates its shipment: the earliest confirmation of an existing one.
+    static let updateShippedAt = """
+        UPDATE shipments s SET shipped_at = c.shipped_at, updated_at = $3::timestamptz
+        FROM (SELECT target_id, carrier, tracking_number, min(event_at) AS shipped_at FROM stage_matches m
+              WHERE ship_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
+              GROUP BY target_id, carrier, tracking_number) c
+        WHERE s.order_id = c.target_id AND s.carrier = c.carrier AND s.tracking_number = c.tracking_number
+          AND s.shipped_at IS DISTINCT FROM least(s.shipped_at, c.shipped_at)
+        """
+
     static let insertShipments = """
         INSERT INTO shipments (order_id, carrier, tracking_number, shipped_at, source, created_at, updated_at)
         SELECT target_id, carrier, tracking_number, shipped_at, $1, $3::timestamptz, $3::timestamptz FROM stage_attach
+        ORDER BY target_id, shipped_at, first_pos -- ids in shipping order: the last shipped is the most recent
         """
 
     /// A shipment's status, time, delivery and ship times from its winner. A shipment changed
@@ -404,9 +457,9 @@ enum TrackingDiffSQL {
     /// Feed events that match nothing are kept for $5 days; the same event held twice is one.
     static let holdEvents = """
         INSERT INTO held_events (pipeline, source, carrier, tracking_number, order_id, external_ref, event_code, status,
-                                 event_at, location, description, run_id, held_at, expires_at)
+                                 event_at, location, description, line_no, quantity, run_id, held_at, expires_at)
         SELECT $4, $1, e.carrier, e.tracking_number, e.order_id, e.external_ref, e.event_code, e.status,
-               timestamptz 'epoch' + e.event_us * interval '1 microsecond', e.location, e.description, $2,
+               timestamptz 'epoch' + e.event_us * interval '1 microsecond', e.location, e.description, e.line_no, e.quantity, $2,
                $3::timestamptz, $3::timestamptz + $5::integer * interval '1 day'
         \(unmatched)
         ON CONFLICT DO NOTHING

@@ -5,9 +5,18 @@ import PostgresClient
 
 /// The canonical fields of a tracking feed, by position (see `PipelineDefinition.trackingFields`).
 enum TrackingField: Int, CaseIterable {
-    case carrier, trackingNumber, eventCode, eventTime, orderId, externalRef, location, description
+    case carrier, trackingNumber, eventCode, eventTime, orderId, externalRef, location, description, lineNo, quantity
 
-    var name: String { PipelineDefinition.trackingFields[rawValue] }
+    var name: String { rawValue < PipelineDefinition.trackingFields.count ? PipelineDefinition.trackingFields[rawValue] : self == .lineNo ? "line_no" : "quantity" }
+
+    /// The field's canonical name in a feed of `kind`: a ship confirmation's time is `shipped_at`.
+    func name(in kind: PipelineDefinition.Kind) -> String { kind == .shipments && self == .eventTime ? "shipped_at" : name }
+
+    /// The fields a feed of `kind` may have (the others read as absent).
+    static func fields(of kind: PipelineDefinition.Kind) -> [TrackingField] {
+        kind == .shipments ? [.orderId, .externalRef, .carrier, .trackingNumber, .eventTime, .lineNo, .quantity]
+            : [.carrier, .trackingNumber, .eventCode, .eventTime, .orderId, .externalRef, .location, .description]
+    }
 }
 
 /// Reads carrier-tracking feeds (CSV or NDJSON, gzip'd or not) record by record, validates and
@@ -18,13 +27,15 @@ enum TrackingField: Int, CaseIterable {
 struct TrackingFeedReader {
     let definition: PipelineDefinition
     var chunkSize = 1 << 20
+    /// A ship confirmation without `shipped_at` was shipped at the run's time.
+    var now = Timestamp.now
 
     /// Reads one input; `progress` gets the input bytes consumed after every chunk.
     func read(path: String, fileNumber: Int, stats: inout OrderFeedReader.Stats, progress: (Int64) -> Void = { _ in },
               emit: ([UInt8]) throws -> Void) throws {
         let limits = DecompressionLimits(maxOutputBytes: definition.maxDecompressedBytes, maxRatio: definition.maxCompressionRatio)
         let decoder = try GzipDecoder(source: FileByteSource(path: path), limits: limits)
-        var encoder = TrackingRowEncoder(settings: definition.tracking)
+        var encoder = TrackingRowEncoder(settings: definition.tracking, shipments: definition.kind == .shipments, now: now)
         // The readers hand the encoder back at every record; a full buffer goes to COPY.
         func flush(_ encoder: inout TrackingRowEncoder, _ force: Bool) throws {
             if encoder.buffer.count >= chunkSize || (force && !encoder.buffer.isEmpty) {
@@ -52,17 +63,21 @@ struct TrackingFeedReader {
         let reader = CSVReader(source: source, options: options)
         guard let headerRecord = try reader.nextNonBlank() else { return } // empty file: nothing to read
         let header = CSVHeader(record: headerRecord)
-        let columns = TrackingField.allCases.map { header.index(of: definition.column(for: $0.name, format: .csv)) ?? -1 }
-        var missing = [TrackingField.eventCode, .eventTime].filter { columns[$0.rawValue] < 0 }
-        if columns[TrackingField.trackingNumber.rawValue] < 0 && columns[TrackingField.orderId.rawValue] < 0
-            && columns[TrackingField.externalRef.rawValue] < 0 {
+        let kind = definition.kind, fields = Set(TrackingField.fields(of: kind))
+        let columns = TrackingField.allCases.map { fields.contains($0) ? header.index(of: definition.column(for: $0.name(in: kind), format: .csv)) ?? -1 : -1 }
+        let has = { (f: TrackingField) in columns[f.rawValue] >= 0 }
+        var missing = kind == .shipments ? (has(.trackingNumber) ? [] : [TrackingField.trackingNumber])
+            : [TrackingField.eventCode, .eventTime].filter { !has($0) }
+        if kind == .shipments && !has(.orderId) && !has(.externalRef) {
+            missing.append(.externalRef)
+        } else if !has(.trackingNumber) && !has(.orderId) && !has(.externalRef) {
             missing.append(.trackingNumber)
         }
         if columns[TrackingField.carrier.rawValue] < 0 && definition.tracking.carrier == nil && columns[TrackingField.trackingNumber.rawValue] >= 0 {
             missing.append(.carrier)
         }
         if !missing.isEmpty {
-            throw OrderFeedReader.MissingColumns(file: path, missing: missing.map { definition.column(for: $0.name, format: .csv) }, header: header.names)
+            throw OrderFeedReader.MissingColumns(file: path, missing: missing.map { definition.column(for: $0.name(in: kind), format: .csv) }, header: header.names)
         }
         let width = header.names.count
         while let next = try reader.nextOrMalformed() {
@@ -98,7 +113,7 @@ struct TrackingFeedReader {
                             stats: inout OrderFeedReader.Stats, flush: (inout TrackingRowEncoder) throws -> Void) throws {
         let reader = NDJSONReader(source: source)
         var fieldOfKey: [String: TrackingField] = [:]
-        for field in TrackingField.allCases { fieldOfKey[definition.column(for: field.name, format: .ndjson)] = field }
+        for field in TrackingField.fields(of: definition.kind) { fieldOfKey[definition.column(for: field.name(in: definition.kind), format: .ndjson)] = field }
         var values = [ArraySlice<UInt8>?](repeating: nil, count: TrackingField.allCases.count)
         while let line = try reader.next() {
             stats.records += 1

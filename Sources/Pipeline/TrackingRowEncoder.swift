@@ -17,8 +17,16 @@ struct TrackingRowEncoder {
     // so the database need not scan the staged events for the report.
     private var perCarrier: [ArraySlice<UInt8>: Int] = [:]
     private var perRank = [Int](repeating: 0, count: OrderStatus.allCases.count + 1)
+    /// A shipments feed: each record is a ship confirmation (docs/tracking.md, "Shipments feeds").
+    private let shipments: Bool
+    private let now: Timestamp
 
-    init(settings: PipelineDefinition.TrackingSettings) {
+    /// The code a ship confirmation is logged with: it maps to no status (its shipment counts as shipped).
+    static let shipConfirmation = Array("ship_confirmation".utf8)[...]
+
+    init(settings: PipelineDefinition.TrackingSettings, shipments: Bool = false, now: Timestamp = .now) {
+        self.shipments = shipments
+        self.now = now
         defaultCarrier = settings.carrier.map { Array($0.utf8) }
         codes = settings.eventCodes.map { table in
             Dictionary(uniqueKeysWithValues: table.map { (Array($0.key.utf8)[...], $0.value) })
@@ -56,6 +64,8 @@ struct TrackingRowEncoder {
             text(e.externalRef)
             text(e.location)
             text(e.description)
+            if let n = e.lineNo { integer(Int64(n)) } else { null() }
+            if let n = e.quantity { integer(Int64(n)) } else { null() }
             null()
             null(last: true)
             return true
@@ -75,7 +85,7 @@ struct TrackingRowEncoder {
 
     mutating func appendReject(position: Int64, reason: RejectReason, message: String) {
         integer(position)
-        for _ in 0..<10 { null() }
+        for _ in 0..<12 { null() }
         text(Array(reason.code.utf8)[...])
         text(Array(message.utf8)[...], last: true)
     }
@@ -90,6 +100,51 @@ struct TrackingRowEncoder {
         var externalRef: ArraySlice<UInt8>?
         var location: ArraySlice<UInt8>?
         var description: ArraySlice<UInt8>?
+        var lineNo: Int?
+        var quantity: Int?
+    }
+
+    /// A ship confirmation: the order it names (required), its shipment, when it shipped (the
+    /// run's time when not given), and optionally which line and how many of it.
+    private mutating func validateShipment(_ get: Get) -> Result<Event, FieldProblem> {
+        func problem(_ field: TrackingField, _ reason: RejectReason, _ message: String) -> Result<Event, FieldProblem> {
+            .failure(FieldProblem(field: field.name(in: .shipments), reason: reason, message: message))
+        }
+        var time = now
+        if let timeBytes = get(.eventTime) {
+            switch times.parse(timeBytes) {
+            case .success(let t): time = t
+            case .failure(.missingZone):
+                return problem(.eventTime, .invalidValue("shipped_at"), "shipped_at \"\(OrderRowValidator.text(timeBytes))\" has no zone offset and the pipeline names no shipped_at.zone")
+            case .failure:
+                return problem(.eventTime, .invalidValue("shipped_at"), "shipped_at \"\(OrderRowValidator.text(timeBytes))\" does not match the format \(times.format)")
+            }
+        }
+        var event = Event(code: Self.shipConfirmation, meaning: .noChange, time: time)
+        if case .failure(let p) = reference(get, into: &event) { return .failure(p) }
+        guard event.orderId != nil || event.externalRef != nil else {
+            return problem(.externalRef, .missingField, "neither order_id nor external_ref is given: the confirmation names no order")
+        }
+        guard event.trackingNumber != nil else { return problem(.trackingNumber, .missingField, "tracking_number is missing") }
+        func positive(_ field: TrackingField, max: Int) -> Result<Int?, FieldProblem> {
+            guard let bytes = get(field) else { return .success(nil) }
+            guard bytes.count <= 9, !bytes.isEmpty, bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(String(decoding: bytes, as: UTF8.self)), (1...max).contains(n) else {
+                return .failure(FieldProblem(field: field.name, reason: .invalidValue(field.name), message: "\(field.name) must be a whole number from 1 to \(max), got \"\(OrderRowValidator.text(bytes))\""))
+            }
+            return .success(n)
+        }
+        switch positive(.lineNo, max: StageRowEncoder.maxLinesPerOrder) {
+        case .failure(let p): return .failure(p)
+        case .success(let n): event.lineNo = n
+        }
+        switch positive(.quantity, max: OrderRules.maxQuantity) {
+        case .failure(let p): return .failure(p)
+        case .success(let n): event.quantity = n
+        }
+        if (event.lineNo == nil) != (event.quantity == nil) {
+            return problem(.quantity, .missingField, "line_no and quantity go together: give both or neither")
+        }
+        return .success(event)
     }
 
     private mutating func validate(_ get: Get) -> Result<Event, FieldProblem> {
@@ -98,6 +153,7 @@ struct TrackingRowEncoder {
                 return .failure(FieldProblem(field: field.name, reason: .invalidUTF8, message: "\(field.name) is not valid UTF-8"))
             }
         }
+        if shipments { return validateShipment(get) }
         func problem(_ field: TrackingField, _ reason: RejectReason, _ message: String) -> Result<Event, FieldProblem> {
             .failure(FieldProblem(field: field.name, reason: reason, message: message))
         }
@@ -131,6 +187,26 @@ struct TrackingRowEncoder {
             return problem(.eventTime, .invalidValue("event_time"), "event_time \"\(OrderRowValidator.text(timeBytes))\" does not match the format \(times.format)")
         }
         var event = Event(code: code, meaning: meaning, time: time)
+        if case .failure(let p) = reference(get, into: &event) { return .failure(p) }
+        if event.trackingNumber == nil && event.orderId == nil && event.externalRef == nil {
+            return problem(.trackingNumber, .missingField, "none of tracking_number, order_id and external_ref is given: the event names no shipment")
+        }
+        if let location = get(.location) {
+            guard location.count <= 1000 else { return problem(.location, .fieldTooLong, "location is \(location.count) bytes, at most 1000 allowed") }
+            event.location = location
+        }
+        if let description = get(.description) {
+            guard description.count <= 1000 else { return problem(.description, .fieldTooLong, "description is \(description.count) bytes, at most 1000 allowed") }
+            event.description = description
+        }
+        return .success(event)
+    }
+
+    /// The order (id or external ref) and the shipment (carrier, tracking number) a record names.
+    private mutating func reference(_ get: Get, into event: inout Event) -> Result<Void, FieldProblem> {
+        func problem(_ field: TrackingField, _ reason: RejectReason, _ message: String) -> Result<Void, FieldProblem> {
+            .failure(FieldProblem(field: field.name, reason: reason, message: message))
+        }
         if let id = get(.orderId) {
             guard let uuid = OrderRowValidator.normalizedUUID(id) else {
                 return problem(.orderId, .invalidValue("order_id"), "order_id \"\(OrderRowValidator.text(id))\" is not a UUID")
@@ -152,18 +228,8 @@ struct TrackingRowEncoder {
             } else {
                 return problem(.carrier, .missingField, "carrier is missing (the tracking number alone does not say whose it is)")
             }
-        } else if event.orderId == nil && event.externalRef == nil {
-            return problem(.trackingNumber, .missingField, "none of tracking_number, order_id and external_ref is given: the event names no shipment")
         }
-        if let location = get(.location) {
-            guard location.count <= 1000 else { return problem(.location, .fieldTooLong, "location is \(location.count) bytes, at most 1000 allowed") }
-            event.location = location
-        }
-        if let description = get(.description) {
-            guard description.count <= 1000 else { return problem(.description, .fieldTooLong, "description is \(description.count) bytes, at most 1000 allowed") }
-            event.description = description
-        }
-        return .success(event)
+        return .success(())
     }
 
     // MARK: COPY text

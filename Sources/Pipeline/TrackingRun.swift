@@ -10,7 +10,7 @@ extension PipelineRun {
     /// shipments and orders, and fills the report's counts.
     func stageAndDiffTracking(_ conn: PostgresConnection, inputs: [String], clock: StageClock, report: inout RunReport, now: Timestamp) throws {
         try conn.execute(TrackingDiffSQL.createEvents)
-        let reader = TrackingFeedReader(definition: definition, chunkSize: options.chunkSize)
+        let reader = TrackingFeedReader(definition: definition, chunkSize: options.chunkSize, now: now)
         let readStats = try clock.measure("read+stage", rows: { $0.records }) {
             try stage(conn, copy: TrackingDiffSQL.copyEvents, inputs: inputs, sizes: report.inputs.map(\.bytes)) { path, i, stats, progress, emit in
                 try reader.read(path: path, fileNumber: i, stats: &stats, progress: progress, emit: emit)
@@ -64,6 +64,10 @@ extension PipelineRun {
         let enforce = definition.enforceTransitions ? "true" : "false"
         try step(conn, clock, "diff: latest event per shipment", TrackingDiffSQL.winners, [enforce])
         try step(conn, clock, "diff: illegal transitions", TrackingDiffSQL.rejectIllegal)
+        try step(conn, clock, "diff: terminal orders take no shipment", TrackingDiffSQL.rejectTerminalAttach)
+        if definition.kind == .shipments {
+            try step(conn, clock, "diff: shipment lines", TrackingDiffSQL.rejectInvalidLine)
+        }
         d.counts.shipmentsAdded = try step(conn, clock, "diff: shipments added", TrackingDiffSQL.attach)
         try step(conn, clock, "diff: order status from shipments", TrackingDiffSQL.orderStatus, [enforce])
         try step(conn, clock, "diff: order-level events", TrackingDiffSQL.supersedeOrderLevel)
@@ -90,6 +94,7 @@ extension PipelineRun {
         if definition.tracking.holdDays > 0 { d.counts.held = unmatched } else { d.counts.unknownShipment = unmatched }
         d.counts.expired = try int(conn, TrackingDiffSQL.heldCounts, [now.postgresText], "expired")
         d.counts.eventsLogged = try int(conn, TrackingDiffSQL.newEventCount)
+        if definition.kind == .shipments { d.counts.shipmentLines = try int(conn, TrackingDiffSQL.shipmentLineCount) }
 
         var t = d.counts
         if let read {
@@ -165,6 +170,8 @@ extension PipelineRun {
         let shipmentMoves = t.shipmentStatusChanged + t.confirmed
         return [
             ApplyStatement("apply: add shipments", TrackingDiffSQL.insertShipments, t.shipmentsAdded > 0, t.shipmentsAdded),
+            ApplyStatement("apply: shipment lines", TrackingDiffSQL.insertShipmentLines, t.shipmentLines > 0, nil),
+            ApplyStatement("apply: shipped at", TrackingDiffSQL.updateShippedAt, definition.kind == .shipments && t.matches > 0, nil),
             ApplyStatement("apply: update shipments", TrackingDiffSQL.updateShipments, shipmentMoves > 0, nil),
             ApplyStatement("apply: shipment event log", TrackingDiffSQL.insertShipmentEvents, t.eventsLogged > 0, t.eventsLogged),
             ApplyStatement("apply: shipment attempts and exceptions", TrackingDiffSQL.updateShipmentFacts, t.eventsLogged > 0, nil),

@@ -153,4 +153,33 @@ struct ShipmentsTests {
         #expect(again.tracking?.eventsLogged == 0 && again.tracking?.statusChanged == 0)
         #expect(try f.int("SELECT count(*) FROM shipment_events") == 2)
     }
+
+    @Test func aShipmentsFeedAddsShipmentsWithTheirLinesAndShipsTheOrder() throws {
+        let f = try PipelineFixture()
+        let orders = PipelineFixture.header + "P1,c1,processing,USD,2026-10-01T10:00:00Z,,,SKU-1,2,1\nP1,c1,processing,USD,2026-10-01T10:00:00Z,,,SKU-2,1,1\n"
+            + "P2,c2,cancelled,USD,2026-10-01T10:00:00Z,,,SKU-1,1,1\n"
+        try f.run(try f.definition(), [try f.file("o.csv", orders)])
+        let definition = try PipelineDefinition.parse(yaml: "name: ship\nkind: shipments\nsource: legacy\nguards:\n  max_rejects: 10\n")
+        let feed = """
+            external_ref,carrier,tracking_number,shipped_at,line_no,quantity
+            P1,ups,1zs1,2026-11-01T10:00:00Z,1,2
+            P1,FedEx,555,2026-11-02T10:00:00Z,2,1
+            P1,UPS,1ZS1,2026-11-01T10:00:00Z,3,1
+            P9,UPS,1ZS9,2026-11-01T10:00:00Z,,
+            P2,UPS,1ZS2,2026-11-01T10:00:00Z,,
+            P1,UPS,1ZS3,2026-11-01T10:00:00Z,1,
+
+            """
+        let r = try f.run(definition, [try f.file("s.csv", feed)])
+        #expect(r.rejectsByReason == ["invalid_line": 1, "illegal_transition": 1, "missing_field": 1])
+        #expect(r.rejectExamples["invalid_line"]?.first?.line == 4)
+        #expect(r.tracking?.shipmentsAdded == 2 && r.tracking?.shipmentLines == 2 && r.tracking?.held == 1 && r.tracking?.statusChanged == 1)
+        #expect(try orderState(f, "P1") == "shipped FedEx 555 [UPS:1ZS1:-,FedEx:555:-]")
+        #expect(try orderState(f, "P2") == "cancelled - - []")
+        #expect(try f.scalar("SELECT string_agg(s.tracking_number || '#' || l.line_no || 'x' || l.quantity, ',' ORDER BY l.line_no) FROM shipment_lines l JOIN shipments s ON s.id = l.shipment_id") == "1ZS1#1x2,555#2x1")
+        #expect(try f.scalar("SELECT string_agg(shipped_at::text, ',' ORDER BY id) FROM shipments") == "2026-11-01 10:00:00+00,2026-11-02 10:00:00+00")
+        // Re-fed: nothing new.
+        let again = try f.run(definition, [try f.file("s2.csv", feed)])
+        #expect(again.tracking?.shipmentsAdded == 0 && again.tracking?.statusChanged == 0 && again.tracking?.eventsLogged == 0)
+    }
 }
