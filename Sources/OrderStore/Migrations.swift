@@ -175,7 +175,8 @@ public enum Migrations {
             SELECT id, coalesce(tracking_company, ''), tracking_number,
                    CASE WHEN status IN ('processing', 'cancelled') THEN NULL ELSE status END,
                    status_event_at,
-                   CASE WHEN status NOT IN ('processing', 'cancelled') THEN coalesce(status_event_at, updated_at) END,
+                   -- Only a shipped order's status time is its ship time; later ones are unknown.
+                   CASE WHEN status = 'shipped' THEN status_event_at END,
                    CASE WHEN status = 'delivered' THEN status_event_at END,
                    source, updated_at, updated_at
             FROM orders WHERE tracking_number IS NOT NULL;

@@ -387,6 +387,20 @@ enum TrackingDiffSQL {
           AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
         """
 
+    /// Orders whose shipments this run changes in any way the API shows (a status, a new
+    /// shipment, an event, a line) get a new `updated_at`, so their ETag changes. Runs before
+    /// the event log is written, which it compares with.
+    static let touchOrders = """
+        UPDATE orders o SET updated_at = $3::timestamptz
+        WHERE o.updated_at <> $3::timestamptz AND o.id IN (
+            SELECT target_id FROM stage_winners WHERE lvl = 'shipment' AND outcome IN ('change', 'confirm')
+            UNION SELECT target_id FROM stage_attach
+            UNION SELECT m.target_id FROM stage_matches m WHERE m.line_no IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
+            UNION SELECT m.target_id FROM stage_matches m WHERE \(logged)
+              AND NOT EXISTS (SELECT 1 FROM shipment_events x WHERE x.order_id = m.target_id AND x.carrier = m.carrier
+                              AND x.tracking_number = m.tracking_number AND x.event_code = m.event_code AND x.event_at = m.event_at))
+        """
+
     static let insertShipmentEvents = """
         INSERT INTO shipment_events (order_id, shipment_id, carrier, tracking_number, event_code, event_at, status,
                                      location, description, run_id, recorded_at)

@@ -26,17 +26,17 @@ import Testing
         Case(ref: "S1", status: "shipped", company: "FedEx", number: "770000000001", statusEventAt: "2026-10-02T10:00:00.000000Z",
              shipment: ("shipped", "2026-10-02T10:00:00.000000Z", nil)),
         Case(ref: "T1", status: "in_transit", company: "DHL", number: "JD0001", statusEventAt: "2026-10-03T10:00:00.250000Z",
-             shipment: ("in_transit", "2026-10-03T10:00:00.250000Z", nil)),
+             shipment: ("in_transit", nil, nil)),
         Case(ref: "D1", status: "delivered", company: "UPS", number: "1Z0002", statusEventAt: "2026-10-05T12:34:56.789123Z",
-             shipment: ("delivered", "2026-10-05T12:34:56.789123Z", "2026-10-05T12:34:56.789123Z")),
+             shipment: ("delivered", nil, "2026-10-05T12:34:56.789123Z")),
         Case(ref: "D0", status: "delivered", company: nil, number: nil, statusEventAt: "2026-10-05T12:00:00.000000Z", shipment: nil),
         Case(ref: "C1", status: "cancelled", company: "USPS", number: "9400000001", statusEventAt: "2026-10-04T00:00:00.000000Z",
              shipment: (nil, nil, nil)),
         Case(ref: "R1", status: "returned", company: "FedEx", number: "770000000002", statusEventAt: "2026-10-06T00:00:00.000000Z",
-             shipment: ("returned", "2026-10-06T00:00:00.000000Z", nil)),
-        // No status time: the shipment counts from the order's last change.
+             shipment: ("returned", nil, nil)),
+        // Only a shipped order's status time is a ship time; the others' is unknown.
         Case(ref: "E1", status: "exception", company: "DHL", number: "JD0002", statusEventAt: nil,
-             shipment: ("exception", "2026-10-20T08:00:00.000000Z", nil)),
+             shipment: ("exception", nil, nil)),
         // A number without a carrier (the API allowed it): the carrier is '' in shipments.
         Case(ref: "N1", status: "shipped", company: nil, number: "NOCARRIER1", statusEventAt: "2026-10-02T11:00:00.000000Z",
              shipment: ("shipped", "2026-10-02T11:00:00.000000Z", nil)),
