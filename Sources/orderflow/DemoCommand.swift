@@ -12,7 +12,9 @@ struct DemoCommand: ParsableCommand {
             Imports the legacy export (CSV, then the same orders as NDJSON: nothing changes), a
             later snapshot in mirror mode (dry run first), a legacy ERP export with its own column
             names, two broken files that must apply nothing, then the nightly carrier-tracking
-            feeds (an aggregator's, FedEx-, UPS-, DHL- and USPS-style exports). Run it again:
+            feeds (an aggregator's, FedEx-, UPS-, DHL- and USPS-style exports), and shipments: scans
+            held until their ship confirmation arrives, an order in two packages, a package for two
+            orders. Run it again:
             already applied inputs are recognised by their SHA-256 and skipped.
             """)
 
@@ -49,6 +51,10 @@ struct DemoCommand: ParsableCommand {
                 Step(title: "A DHL-style NDJSON export (epoch milliseconds)", pipeline: "tracking-dhl", input: "tracking/dhl.ndjson.gz"),
                 Step(title: "A USPS-style extract (tabs, 12-hour Central times)", pipeline: "tracking-usps", input: "tracking/usps.tsv.gz"),
                 Step(title: "The FedEx export again: every event is stale, nothing changes", pipeline: "tracking-fedex", input: "tracking/fedex.csv.gz", force: true),
+                Step(title: "Carrier scans for a package nobody has confirmed yet: held, not rejected", pipeline: "tracking-aftership", input: "shipments/carrier-early.csv"),
+                Step(title: "New web orders (one lists a product on two lines at two prices)", pipeline: "orders-upsert", input: "shipments/web-orders.csv"),
+                Step(title: "ERP ship confirmations: WEB-5001 in two packages, WEB-5002 and WEB-5003 in one; the held scans are released", pipeline: "shipments-erp", input: "shipments/erp-confirmations.csv"),
+                Step(title: "Next night's scans: one package of WEB-5001 delivered (the order is not), the shared package out for delivery (both orders move)", pipeline: "tracking-aftership", input: "shipments/carrier-next.csv"),
             ]
             var surprises: [String] = []
             for (i, step) in steps.enumerated() {
@@ -70,6 +76,15 @@ struct DemoCommand: ParsableCommand {
                        (SELECT count(*) FROM order_events) AS events, (SELECT count(*) FROM import_runs) AS runs
                 """).rows[0]
             print("\ndatabase now: \(counts["orders"] ?? "0") orders, \(counts["items"] ?? "0") line items, \(counts["events"] ?? "0") history events, \(counts["runs"] ?? "0") applied runs")
+            print("the web orders and their shipments:")
+            for row in try conn.query("""
+                SELECT o.external_ref, o.status, coalesce(o.tracking_company || ' ' || o.tracking_number, '-') AS latest,
+                       string_agg(s.carrier || ' ' || s.tracking_number || ' ' || coalesce(s.status, 'shipped'), '; ' ORDER BY s.id) AS shipments
+                FROM orders o LEFT JOIN shipments s ON s.order_id = o.id
+                WHERE o.external_ref LIKE 'WEB-%' GROUP BY o.id ORDER BY o.external_ref
+                """).rows {
+                print("  \(row["external_ref"] ?? ""): \(row["status"] ?? "") (latest \(row["latest"] ?? "-")) — \(row["shipments"] ?? "no shipments")")
+            }
             print("reports: ./reports/<run id>/report.md; history: orderflow runs")
             if !surprises.isEmpty {
                 note("demo: " + surprises.joined(separator: "; "))
