@@ -38,7 +38,7 @@ struct ExportBench: ParsableCommand {
             if stored != orders {
                 let feed = try setup.ordersFeed(orders: orders, seed: seed)
                 let pipeline = try setup.pipeline("bench-orders.yaml", "name: bench-orders\nkind: orders\nsource: legacy\nmode: upsert\nguards:\n  max_rejects: 0\n")
-                try conn.execute("TRUNCATE orders, order_items, order_events, import_runs")
+                try conn.execute("TRUNCATE orders, order_items, order_events, import_runs, shipments, shipment_lines, shipment_events, held_events")
                 note("importing \(orders) orders with orderflow run…")
                 let m = try Measured.run(me, ["run", pipeline, feed, "--force", "--database", url,
                                               "--report-dir", dir.appendingPathComponent("report-export-import").path])

@@ -5,7 +5,8 @@ import Pipeline
 import SyntheticFeeds
 import PostgresClient
 
-/// The orders pipeline against its floor: `psql` COPY of the same final rows into the same schema.
+/// The orders pipeline against its floor: `psql` COPY of the same final rows (orders, lines,
+/// shipments) into the same schema.
 struct OrdersBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orders",
@@ -35,7 +36,7 @@ struct OrdersBench: ParsableCommand {
             let psql = try PsqlRunner(url: url)
             let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
             func empty() throws {
-                try conn.execute("TRUNCATE orders, order_items, order_events, import_runs; CHECKPOINT")
+                try conn.execute("TRUNCATE orders, order_items, order_events, import_runs, shipments, shipment_lines, shipment_events, held_events; CHECKPOINT")
             }
             func runOrderflow(_ input: String, label: String) throws -> Measured {
                 let m = try Measured.run(me, ["run", pipeline, input, "--force", "--database", url,
@@ -49,15 +50,18 @@ struct OrdersBench: ParsableCommand {
             _ = try runOrderflow(csv, label: "warm-up")
             let ordersDump = dir.appendingPathComponent("floor-orders.tsv").path
             let itemsDump = dir.appendingPathComponent("floor-items.tsv").path
+            let shipmentsDump = dir.appendingPathComponent("floor-shipments.tsv").path
             try psql.run("\\copy orders TO '\(ordersDump)'")
             try psql.run("\\copy order_items TO '\(itemsDump)'")
+            try psql.run("\\copy shipments TO '\(shipmentsDump)'")
             let lineRows = try conn.query("SELECT count(*) AS n FROM order_items").rows[0].decode("n", as: Int.self)
 
             var floors: [Double] = [], runs: [Measured] = []
             for round in 1...max(1, rounds) {
                 try empty()
                 floors.append(try Stopwatch.time {
-                    try psql.run(["\\copy orders FROM '\(ordersDump)'", "\\copy order_items FROM '\(itemsDump)'"], singleTransaction: true)
+                    try psql.run(["\\copy orders FROM '\(ordersDump)'", "\\copy order_items FROM '\(itemsDump)'",
+                                  "\\copy shipments FROM '\(shipmentsDump)'"], singleTransaction: true)
                 })
                 note(String(format: "round %d: floor (psql COPY of the final rows): %.2f s", round, floors.last!))
                 try empty()
