@@ -148,14 +148,27 @@ struct OrderRowValidator {
     }
 
     private static func shipmentListProblem(company: ArraySlice<UInt8>?, number: ArraySlice<UInt8>?) -> FieldProblem? {
-        let numbers = number.map { parts($0) } ?? []
-        let companies = company.map { parts($0) } ?? []
+        guard let number else { return nil }
+        // A shipment is a carrier and a number: a number alone could not be tracked.
+        guard let company else {
+            return FieldProblem(field: "tracking_company", reason: .missingField, message: "tracking_company is empty but tracking_number is given: name the carrier")
+        }
+        if !number.contains(bar) && !company.contains(bar) { return nil } // one shipment: the common case
+        let numbers = parts(number), companies = parts(company)
         if numbers.contains(where: \.isEmpty) {
             return FieldProblem(field: "tracking_number", reason: .invalidValue("tracking_number"), message: "tracking_number lists an empty number between `|`")
         }
         if companies.contains(where: \.isEmpty) || (companies.count > 1 && companies.count != numbers.count) {
             return FieldProblem(field: "tracking_company", reason: .invalidValue("tracking_company"),
                                 message: "tracking_company must name one carrier, or one per tracking number (\(numbers.count)), separated by `|`")
+        }
+        var seen = Set<[UInt8]>()
+        for (i, number) in numbers.enumerated() {
+            let carrier = companies.count > 1 ? companies[i] : companies[0]
+            if !seen.insert(Array(carrier) + [0] + Array(number)).inserted {
+                return FieldProblem(field: "tracking_number", reason: .invalidValue("tracking_number"),
+                                    message: "tracking_number lists \(text(number)) twice")
+            }
         }
         return nil
     }

@@ -27,7 +27,17 @@ enum TrackingDiffSQL {
         """
 
     /// Semantic rejects found by the diff (the reader's own rejects stay in `stage_events`).
-    static let createRejects = "CREATE TEMP TABLE stage_rejects (pos bigint NOT NULL, reason text NOT NULL, message text NOT NULL) ON COMMIT DROP"
+    static let createRejects = "CREATE TEMP TABLE stage_rejects (pos bigint NOT NULL, target_id uuid, reason text NOT NULL, message text NOT NULL) ON COMMIT DROP"
+
+    /// A match not rejected: an event of a consolidated shipment rejected for one order still
+    /// applies to the others (`target_id` NULL: rejected for every order).
+    static func notRejected(_ m: String) -> String {
+        "NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = \(m).pos AND (r.target_id IS NULL OR r.target_id = \(m).target_id))"
+    }
+
+    /// Held events are staged at positions below every feed line, in the order they were held,
+    /// so "the later record wins" puts them before this run's records.
+    static let heldBase: Int64 = -(1 << 62)
 
     /// Statuses in progress order: same-instant events are ordered by how far along they are.
     static let rankArray = "ARRAY[\(OrderStatus.allCases.sorted { $0.progressRank < $1.progressRank }.map { "'\($0.rawValue)'" }.joined(separator: ","))]::text[]"
@@ -38,7 +48,7 @@ enum TrackingDiffSQL {
     static let restageHeld = """
         INSERT INTO stage_events (pos, carrier, tracking_number, event_code, status, rank, event_us, order_id, external_ref,
                                   location, description, line_no, quantity, held_id, src)
-        SELECT -h.id, h.carrier, h.tracking_number, h.event_code, h.status, \(rank("h.status")),
+        SELECT \(heldBase) + h.id, h.carrier, h.tracking_number, h.event_code, h.status, \(rank("h.status")),
                (extract(epoch FROM h.event_at) * 1000000)::bigint, h.order_id, h.external_ref, h.location, h.description,
                h.line_no, h.quantity, h.id, h.source
         FROM held_events h WHERE h.expires_at > $1::timestamptz
@@ -50,17 +60,20 @@ enum TrackingDiffSQL {
 
     /// The columns every match row carries: the event, its order's and its shipment's current
     /// state, the status it moves from, and whether it is stale against that.
-    /// `lvl`: `shipment` for an event with a tracking number, `order` for one without.
+    /// `lvl`: `shipment` or `order` (docs/tracking.md, Semantics 1).
     private static func matchColumns(shipment s: String, byRef: Bool) -> String {
         let at = "(timestamptz 'epoch' + e.event_us * interval '1 microsecond')"
-        let lvl = "CASE WHEN e.tracking_number IS NULL THEN 'order' ELSE 'shipment' END"
+        // An event with no tracking number, or mapped to a status no shipment has (processing,
+        // cancelled), acts on its order.
+        let orderLevel = "(e.tracking_number IS NULL OR e.status IN ('processing', 'cancelled'))"
+        let lvl = "CASE WHEN \(orderLevel) THEN 'order' ELSE 'shipment' END"
         // A cancelled or returned order takes no carrier event: its status is where every
         // event of it moves from, and nothing may leave it.
         let from = """
-            CASE WHEN e.tracking_number IS NULL OR o.status IN ('cancelled', 'returned') THEN o.status
+            CASE WHEN \(orderLevel) OR o.status IN ('cancelled', 'returned') THEN o.status
                  ELSE coalesce(\(s).status, 'shipped') END
             """
-        let curAt = "CASE WHEN e.tracking_number IS NULL THEN o.status_event_at ELSE \(s).status_event_at END"
+        let curAt = "CASE WHEN \(orderLevel) THEN o.status_event_at ELSE \(s).status_event_at END"
         return """
             e.pos, e.held_id, e.carrier, e.tracking_number, e.event_code, e.status, e.rank, \(at) AS event_at,
             e.location, e.description, e.line_no, e.quantity, \(lvl) AS lvl, o.id AS target_id, o.status AS cur_status,
@@ -88,20 +101,22 @@ enum TrackingDiffSQL {
         """
 
     /// Events that name only a shipment: every shipment with that (carrier, tracking number) —
-    /// unless the event is older than the shipment by more than the window ($1 days), a reused
-    /// number — and the shipments this same feed adds (an event with a reference and a number).
+    /// within the window ($1 days) before its first and after its last event, so a reused
+    /// number matches only its own shipment — and the shipments this same feed adds (an event with a reference and a number).
     static let matchByTracking = """
         INSERT INTO stage_matches
         SELECT \(matchColumns(shipment: "s", byRef: false))
         FROM stage_events e JOIN shipments s ON s.tracking_number = e.tracking_number AND s.carrier = e.carrier
         JOIN orders o ON o.id = s.order_id
         WHERE e.reject_reason IS NULL AND e.order_id IS NULL AND e.external_ref IS NULL
-          AND timestamptz 'epoch' + e.event_us * interval '1 microsecond' >= coalesce(s.shipped_at, s.created_at) - $1::integer * interval '1 day'
+          AND timestamptz 'epoch' + e.event_us * interval '1 microsecond'
+              BETWEEN coalesce(s.shipped_at, s.created_at) - $1::integer * interval '1 day'
+                  AND coalesce(s.status_event_at, s.shipped_at, s.created_at) + $1::integer * interval '1 day'
         UNION ALL
         SELECT \(matchColumns(shipment: "s", byRef: false))
         FROM stage_events e
         JOIN (SELECT DISTINCT m.target_id, m.carrier, m.tracking_number FROM stage_matches m
-              WHERE m.tracking_number IS NOT NULL AND m.ship_id IS NULL) a
+              WHERE m.tracking_number IS NOT NULL AND m.ship_id IS NULL AND m.cur_status NOT IN ('cancelled', 'returned')) a
           ON a.tracking_number = e.tracking_number AND a.carrier = e.carrier
         JOIN orders o ON o.id = a.target_id
         LEFT JOIN shipments s ON false
@@ -128,7 +143,8 @@ enum TrackingDiffSQL {
     static let winners = """
         CREATE TEMP TABLE stage_winners ON COMMIT DROP AS
         SELECT w.*,
-               CASE WHEN w.status = w.from_status THEN 'confirm'
+               CASE WHEN w.lvl = 'shipment' AND w.ship_id IS NULL AND w.cur_status IN ('cancelled', 'returned') THEN 'reject'
+                    WHEN w.status = w.from_status THEN 'confirm'
                     WHEN NOT $1::boolean OR EXISTS (SELECT 1 FROM order_status_transition t
                                                    WHERE t.from_status = w.from_status AND t.to_status = w.status) THEN 'change'
                     -- Reached through a status an earlier event of the same shipment shows:
@@ -139,9 +155,10 @@ enum TrackingDiffSQL {
                         JOIN order_status_transition t2 ON t2.from_status = m.status
                         WHERE NOT m.stale) THEN 'change'
                     ELSE 'reject' END AS outcome
-        FROM (SELECT DISTINCT ON (target_id, lvl, carrier, tracking_number) * FROM stage_matches
+        FROM (SELECT DISTINCT ON (target_id, lvl, carrier, tracking_number) *
+              FROM (SELECT *, min(event_at) OVER (PARTITION BY target_id, lvl, carrier, tracking_number) AS first_at FROM stage_matches) x
               WHERE status IS NOT NULL AND NOT stale
-              ORDER BY target_id, lvl, carrier, tracking_number, event_at DESC, rank DESC, event_code DESC, pos DESC) w
+              ORDER BY target_id, lvl, carrier, tracking_number, event_at DESC, rank DESC, event_code COLLATE "C" DESC, pos DESC) w
         """
 
     /// The shipments this run adds: a (carrier, tracking number) an event naming its order
@@ -149,30 +166,33 @@ enum TrackingDiffSQL {
     /// the shipment's winning event is rejected. Shipped at its earliest event.
     static let attach = """
         CREATE TEMP TABLE stage_attach ON COMMIT DROP AS
-        SELECT DISTINCT ON (m.target_id, m.carrier, m.tracking_number)
-               m.target_id, m.carrier, m.tracking_number, m.event_at AS shipped_at, m.pos AS first_pos, m.event_code,
-               m.location, m.description, m.cur_updated_at
-        FROM stage_matches m
-        WHERE m.by_ref AND m.tracking_number IS NOT NULL AND m.ship_id IS NULL AND m.cur_status NOT IN ('cancelled', 'returned')
-          AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
-          AND NOT EXISTS (SELECT 1 FROM stage_winners w WHERE w.target_id = m.target_id AND w.lvl = 'shipment'
-                          AND w.carrier = m.carrier AND w.tracking_number = m.tracking_number AND w.outcome = 'reject')
-        ORDER BY m.target_id, m.carrier, m.tracking_number, m.event_at, m.pos
+        SELECT a.*, (SELECT min(x.event_at) FROM stage_matches x WHERE x.target_id = a.target_id AND x.carrier = a.carrier
+                     AND x.tracking_number = a.tracking_number AND \(notRejected("x"))) AS shipped_at
+        FROM (
+            SELECT DISTINCT ON (m.target_id, m.carrier, m.tracking_number)
+                   m.target_id, m.carrier, m.tracking_number, m.pos AS first_pos, m.event_code, m.location, m.description, m.cur_updated_at
+            FROM stage_matches m
+            WHERE m.by_ref AND m.tracking_number IS NOT NULL AND m.ship_id IS NULL AND m.cur_status NOT IN ('cancelled', 'returned')
+              AND \(notRejected("m"))
+              AND NOT EXISTS (SELECT 1 FROM stage_winners w WHERE w.target_id = m.target_id AND w.lvl = 'shipment'
+                              AND w.carrier = m.carrier AND w.tracking_number = m.tracking_number AND w.outcome = 'reject')
+            ORDER BY m.target_id, m.carrier, m.tracking_number, m.event_at, m.pos
+        ) a
         """
 
     /// A cancelled or returned order takes no new shipment: a record without a status that
     /// would add one is rejected too (one with a status is its shipment's winner's to reject).
     static let rejectTerminalAttach = """
-        INSERT INTO stage_rejects (pos, reason, message)
-        SELECT pos, 'illegal_transition', format('order %s is %s and takes no new shipment (%s %s)', target_id, cur_status, carrier, tracking_number)
+        INSERT INTO stage_rejects (pos, target_id, reason, message)
+        SELECT pos, target_id, 'illegal_transition', format('order %s is %s and takes no new shipment (%s %s)', target_id, cur_status, carrier, tracking_number)
         FROM stage_matches
         WHERE by_ref AND tracking_number IS NOT NULL AND ship_id IS NULL AND status IS NULL AND cur_status IN ('cancelled', 'returned')
         """
 
     /// A ship confirmation's line must be a line of its order, and carry no more than it has.
     static let rejectInvalidLine = """
-        INSERT INTO stage_rejects (pos, reason, message)
-        SELECT m.pos, 'invalid_line',
+        INSERT INTO stage_rejects (pos, target_id, reason, message)
+        SELECT m.pos, m.target_id, 'invalid_line',
                CASE WHEN i.order_id IS NULL THEN format('order %s has no line %s', m.target_id, m.line_no)
                     ELSE format('line %s of order %s has quantity %s; a shipment cannot carry %s of it', m.line_no, m.target_id, i.quantity, m.quantity) END
         FROM stage_matches m LEFT JOIN order_items i ON i.order_id = m.target_id AND i.line_no = m.line_no
@@ -180,8 +200,8 @@ enum TrackingDiffSQL {
         """
 
     static let rejectIllegal = """
-        INSERT INTO stage_rejects (pos, reason, message)
-        SELECT pos, 'illegal_transition',
+        INSERT INTO stage_rejects (pos, target_id, reason, message)
+        SELECT pos, target_id, 'illegal_transition',
                CASE WHEN lvl = 'shipment' AND cur_status IN ('cancelled', 'returned')
                     THEN format('order %s is %s and takes no carrier events (event %s at %s)', target_id, cur_status, event_code, event_at)
                     WHEN lvl = 'shipment'
@@ -203,6 +223,8 @@ enum TrackingDiffSQL {
             FROM stage_winners WHERE lvl = 'shipment' AND outcome IN ('change', 'confirm')
         ), touched AS (
             SELECT target_id FROM moved UNION SELECT target_id FROM stage_attach
+            -- A ship confirmation of an existing shipment ships a processing order too.
+            UNION SELECT m.target_id FROM stage_matches m WHERE m.event_code = 'ship_confirmation' AND m.ship_id IS NOT NULL AND \(notRejected("m"))
         ), ship AS (
             SELECT s.order_id, coalesce(m.status, s.status, 'shipped') AS st
             FROM shipments s JOIN touched t ON t.target_id = s.order_id
@@ -217,8 +239,17 @@ enum TrackingDiffSQL {
                         WHEN bool_and(st IN ('delivered', 'returned')) THEN 'delivered'
                         ELSE (array_agg(st ORDER BY \(rank("st")) DESC) FILTER (WHERE st NOT IN ('delivered', 'returned')))[1] END AS status
             FROM ship GROUP BY order_id
+        ), evidence AS (
+            SELECT target_id, carrier, tracking_number, status, event_at, rank, event_code, pos, location, description FROM moved
+            UNION ALL
+            SELECT target_id, carrier, tracking_number, 'shipped', shipped_at, 1::smallint, event_code, first_pos, location, description FROM stage_attach
+            UNION ALL
+            SELECT target_id, carrier, tracking_number, 'shipped', event_at, 1::smallint, event_code, pos, location, description FROM stage_matches m
+            WHERE m.event_code = 'ship_confirmation' AND m.ship_id IS NOT NULL AND \(notRejected("m"))
         ), decisive AS (
-            SELECT DISTINCT ON (target_id) * FROM moved ORDER BY target_id, event_at DESC, rank DESC, event_code DESC, pos DESC
+            -- The event behind the order's new status: the latest that shows it, else the latest.
+            SELECT DISTINCT ON (e.target_id) e.* FROM evidence e JOIN agg a ON a.order_id = e.target_id
+            ORDER BY e.target_id, (e.status = a.status) DESC, e.event_at DESC, e.rank DESC, e.event_code COLLATE "C" DESC, e.pos DESC
         )
         SELECT o.id AS target_id, o.status AS cur_status, o.updated_at AS cur_updated_at, o.status_event_at AS cur_event_at,
                a.status, d.event_at, d.carrier, d.tracking_number, d.event_code, d.location, d.description,
@@ -239,7 +270,7 @@ enum TrackingDiffSQL {
     /// order whose shipments move in this run is outranked by them.
     static let supersedeOrderLevel = """
         UPDATE stage_winners w SET outcome = 'superseded'
-        WHERE w.lvl = 'order' AND w.outcome IN ('change', 'confirm')
+        WHERE w.lvl = 'order' AND w.outcome IN ('change', 'confirm', 'reject')
           AND EXISTS (SELECT 1 FROM stage_order_status s WHERE s.target_id = w.target_id)
         """
 
@@ -333,14 +364,14 @@ enum TrackingDiffSQL {
     private static let shipmentLineRows = """
         SELECT DISTINCT ON (m.target_id, s.id, m.line_no) m.target_id, s.id, m.line_no, m.quantity
         FROM stage_matches m JOIN shipments s ON s.order_id = m.target_id AND s.carrier = m.carrier AND s.tracking_number = m.tracking_number
-        WHERE m.line_no IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
+        WHERE m.line_no IS NOT NULL AND \(notRejected("m"))
         ORDER BY m.target_id, s.id, m.line_no, m.pos DESC
         """
 
     static let shipmentLineCount = """
         SELECT count(*) AS n FROM (
             SELECT DISTINCT m.target_id, m.carrier, m.tracking_number, m.line_no FROM stage_matches m
-            WHERE m.line_no IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
+            WHERE m.line_no IS NOT NULL AND \(notRejected("m"))
         ) l
         """
 
@@ -350,11 +381,14 @@ enum TrackingDiffSQL {
         ON CONFLICT (order_id, shipment_id, line_no) DO UPDATE SET quantity = EXCLUDED.quantity
         """
 
-    /// A ship confirmation dates its shipment: the earliest confirmation of an existing one.
+    /// A shipment's `shipped_at` is the earliest of its events and confirmations: this sets it
+    /// for the shipments no winner of this run updates (`updateShipments` does the others).
     static let updateShippedAt = """
         UPDATE shipments s SET shipped_at = c.shipped_at, updated_at = $3::timestamptz
         FROM (SELECT target_id, carrier, tracking_number, min(event_at) AS shipped_at FROM stage_matches m
-              WHERE ship_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
+              WHERE m.tracking_number IS NOT NULL AND \(notRejected("m"))
+                AND NOT EXISTS (SELECT 1 FROM stage_winners w WHERE w.target_id = m.target_id AND w.lvl = 'shipment'
+                                AND w.carrier = m.carrier AND w.tracking_number = m.tracking_number AND w.outcome IN ('change', 'confirm'))
               GROUP BY target_id, carrier, tracking_number) c
         WHERE s.order_id = c.target_id AND s.carrier = c.carrier AND s.tracking_number = c.tracking_number
           AND s.shipped_at IS DISTINCT FROM least(s.shipped_at, c.shipped_at)
@@ -372,7 +406,7 @@ enum TrackingDiffSQL {
     static let updateShipments = """
         UPDATE shipments s SET status = w.status, status_event_at = w.event_at,
                delivered_at = CASE WHEN w.status = 'delivered' THEN w.event_at ELSE s.delivered_at END,
-               shipped_at = least(s.shipped_at, w.event_at), updated_at = $3::timestamptz
+               shipped_at = least(s.shipped_at, w.first_at), updated_at = $3::timestamptz
         FROM stage_winners w
         WHERE w.lvl = 'shipment' AND w.outcome IN ('change', 'confirm')
           AND s.order_id = w.target_id AND s.carrier = w.carrier AND s.tracking_number = w.tracking_number
@@ -384,7 +418,7 @@ enum TrackingDiffSQL {
         m.tracking_number IS NOT NULL
           AND (m.ship_id IS NOT NULL OR EXISTS (SELECT 1 FROM stage_attach a WHERE a.target_id = m.target_id
                                                 AND a.carrier = m.carrier AND a.tracking_number = m.tracking_number))
-          AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
+          AND \(notRejected("m"))
         """
 
     /// Orders whose shipments this run changes in any way the API shows (a status, a new
@@ -395,7 +429,10 @@ enum TrackingDiffSQL {
         WHERE o.updated_at <> $3::timestamptz AND o.id IN (
             SELECT target_id FROM stage_winners WHERE lvl = 'shipment' AND outcome IN ('change', 'confirm')
             UNION SELECT target_id FROM stage_attach
-            UNION SELECT m.target_id FROM stage_matches m WHERE m.line_no IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stage_rejects r WHERE r.pos = m.pos)
+            UNION SELECT m.target_id FROM stage_matches m WHERE m.line_no IS NOT NULL AND \(notRejected("m"))
+              AND NOT EXISTS (SELECT 1 FROM shipment_lines l JOIN shipments s ON s.order_id = l.order_id AND s.id = l.shipment_id
+                              WHERE l.order_id = m.target_id AND s.carrier = m.carrier AND s.tracking_number = m.tracking_number
+                                AND l.line_no = m.line_no AND l.quantity = m.quantity)
             UNION SELECT m.target_id FROM stage_matches m WHERE \(logged)
               AND NOT EXISTS (SELECT 1 FROM shipment_events x WHERE x.order_id = m.target_id AND x.carrier = m.carrier
                               AND x.tracking_number = m.tracking_number AND x.event_code = m.event_code AND x.event_at = m.event_at))
@@ -476,13 +513,21 @@ enum TrackingDiffSQL {
                timestamptz 'epoch' + e.event_us * interval '1 microsecond', e.location, e.description, e.line_no, e.quantity, $2,
                $3::timestamptz, $3::timestamptz + $5::integer * interval '1 day'
         \(unmatched)
+        ORDER BY e.pos -- ids in feed order: a later record of the same line wins on release
         ON CONFLICT DO NOTHING
         """
 
     /// Held events that found their shipment or order (applied, or rejected, above).
     static let releaseHeld = """
-        DELETE FROM held_events h USING (SELECT DISTINCT held_id FROM stage_matches WHERE held_id IS NOT NULL) m
-        WHERE h.id = m.held_id
+        DELETE FROM held_events h
+        WHERE h.id IN (SELECT held_id FROM stage_matches WHERE held_id IS NOT NULL
+                       UNION SELECT pos - (\(heldBase)) FROM stage_rejects WHERE pos < 0)
+        """
+
+    /// Ambiguous events among this run's feeds, and among the held events (rejected on release).
+    static let ambiguousCounts = """
+        SELECT count(*) FILTER (WHERE pos > 0) AS feed, count(*) FILTER (WHERE pos < 0) AS held
+        FROM stage_rejects WHERE reason = 'ambiguous_shipment'
         """
 
     static let expireHeld = "DELETE FROM held_events WHERE expires_at <= $3::timestamptz"

@@ -45,6 +45,8 @@ extension PipelineRun {
         var records = 0
         var rowRejected = 0
         var diffRejected = 0
+        /// Held events rejected as ambiguous on release.
+        var heldAmbiguous = 0
     }
 
     /// Matches the staged (and held) events, picks the winners and the orders' statuses, and
@@ -59,18 +61,19 @@ extension PipelineRun {
         try step(conn, clock, "diff: match by tracking number", TrackingDiffSQL.matchByTracking, [String(settings.matchWindowDays)])
         var d = EventDiff()
         if settings.sharedTracking == .reject {
-            d.counts.ambiguousShipment = try step(conn, clock, "diff: ambiguous shipments", TrackingDiffSQL.rejectAmbiguous)
+            try step(conn, clock, "diff: ambiguous shipments", TrackingDiffSQL.rejectAmbiguous)
+            let ambiguous = try conn.query(PostgresQuery(unsafeSQL: TrackingDiffSQL.ambiguousCounts)).rows[0]
+            d.counts.ambiguousShipment = try ambiguous.decode("feed")
+            d.heldAmbiguous = try ambiguous.decode("held")
         }
         let enforce = definition.enforceTransitions ? "true" : "false"
         try step(conn, clock, "diff: latest event per shipment", TrackingDiffSQL.winners, [enforce])
-        try step(conn, clock, "diff: illegal transitions", TrackingDiffSQL.rejectIllegal)
         try step(conn, clock, "diff: terminal orders take no shipment", TrackingDiffSQL.rejectTerminalAttach)
-        if definition.kind == .shipments {
-            try step(conn, clock, "diff: shipment lines", TrackingDiffSQL.rejectInvalidLine)
-        }
+        try step(conn, clock, "diff: shipment lines", TrackingDiffSQL.rejectInvalidLine)
         d.counts.shipmentsAdded = try step(conn, clock, "diff: shipments added", TrackingDiffSQL.attach)
         try step(conn, clock, "diff: order status from shipments", TrackingDiffSQL.orderStatus, [enforce])
         try step(conn, clock, "diff: order-level events", TrackingDiffSQL.supersedeOrderLevel)
+        try step(conn, clock, "diff: illegal transitions", TrackingDiffSQL.rejectIllegal)
 
         try clock.measure("diff: counts", rows: 0) {
             try count(conn, now: now, read: read, into: &d)
@@ -94,7 +97,7 @@ extension PipelineRun {
         if definition.tracking.holdDays > 0 { d.counts.held = unmatched } else { d.counts.unknownShipment = unmatched }
         d.counts.expired = try int(conn, TrackingDiffSQL.heldCounts, [now.postgresText], "expired")
         d.counts.eventsLogged = try int(conn, TrackingDiffSQL.newEventCount)
-        if definition.kind == .shipments { d.counts.shipmentLines = try int(conn, TrackingDiffSQL.shipmentLineCount) }
+        d.counts.shipmentLines = try int(conn, TrackingDiffSQL.shipmentLineCount)
 
         var t = d.counts
         if let read {
@@ -139,6 +142,8 @@ extension PipelineRun {
         }
         t.statusChanged = t.byStatus.values.reduce(0) { $0 + $1.ordersChanged }
         t.superseded = t.matches - t.informational - t.stale - winners
+        t.released += d.heldAmbiguous
+        t.releasedRejected += d.heldAmbiguous
         d.counts = t
     }
 
@@ -171,7 +176,7 @@ extension PipelineRun {
         return [
             ApplyStatement("apply: add shipments", TrackingDiffSQL.insertShipments, t.shipmentsAdded > 0, t.shipmentsAdded),
             ApplyStatement("apply: shipment lines", TrackingDiffSQL.insertShipmentLines, t.shipmentLines > 0, nil),
-            ApplyStatement("apply: shipped at", TrackingDiffSQL.updateShippedAt, definition.kind == .shipments && t.matches > 0, nil),
+            ApplyStatement("apply: shipped at", TrackingDiffSQL.updateShippedAt, t.matches > 0, nil),
             ApplyStatement("apply: update shipments", TrackingDiffSQL.updateShipments, shipmentMoves > 0, nil),
             ApplyStatement("apply: update order status", TrackingDiffSQL.updateOrderStatus, t.ordersTouched > 0, t.ordersTouched),
             ApplyStatement("apply: order tracking fields", TrackingDiffSQL.updateOrderTracking, t.shipmentsAdded > 0, nil),
@@ -181,7 +186,7 @@ extension PipelineRun {
             ApplyStatement("apply: history events (status)", TrackingDiffSQL.insertStatusEvents, t.statusChanged > 0, t.statusChanged),
             ApplyStatement("apply: history events (shipments)", TrackingDiffSQL.insertShipmentAddedEvents, t.shipmentsAdded > 0, t.shipmentsAdded),
             ApplyStatement("apply: hold unmatched events", TrackingDiffSQL.holdEvents, t.held > 0, nil),
-            ApplyStatement("apply: release held events", TrackingDiffSQL.releaseHeld, t.released > 0, nil),
+            ApplyStatement("apply: release held events", TrackingDiffSQL.releaseHeld, t.released > 0, t.released),
             ApplyStatement("apply: expire held events", TrackingDiffSQL.expireHeld, t.expired > 0, t.expired),
         ]
     }

@@ -182,4 +182,40 @@ struct ShipmentsTests {
         let again = try f.run(definition, [try f.file("s2.csv", feed)])
         #expect(again.tracking?.shipmentsAdded == 0 && again.tracking?.statusChanged == 0 && again.tracking?.eventsLogged == 0)
     }
+
+    @Test func aHeldShipConfirmationKeepsItsLineWhenItsOrderArrives() throws {
+        let f = try PipelineFixture()
+        let definition = try PipelineDefinition.parse(yaml: "name: ship\nkind: shipments\nsource: legacy\n")
+        let held = try f.run(definition, [try f.file("s.csv", "external_ref,carrier,tracking_number,shipped_at,line_no,quantity\nE9,UPS,1ZE9,2026-11-01T10:00:00Z,1,2\n")])
+        #expect(held.tracking?.held == 1)
+        let r = try f.run(try f.definition(), [try f.file("o.csv", PipelineFixture.header + "E9,c9,processing,USD,2026-10-01T10:00:00Z,,,SKU-1,2,1\n")])
+        #expect(r.releasedEvents?.released == 1 && r.releasedEvents?.shipmentsAdded == 1)
+        #expect(try orderState(f, "E9") == "shipped UPS 1ZE9 [UPS:1ZE9:-]")
+        #expect(try f.scalar("SELECT line_no || 'x' || quantity || ' ' || s.shipped_at::text FROM shipment_lines l JOIN shipments s ON s.id = l.shipment_id") == "1x2 2026-11-01 10:00:00+00")
+    }
+
+    @Test func anEventMappedToCancelledActsOnTheOrderNotTheShipment() throws {
+        let f = try PipelineFixture()
+        try TrackingRunTests.seed(f) // A1: shipped, UPS 1Z1
+        let r = try f.run(try tracking("event_codes:\n  VOID: cancelled\n"), [try f.file("t.csv", Self.events + "UPS,1Z1,VOID,2026-11-05T10:00:00Z,,,,\n")])
+        #expect(r.outcome == .applied && r.tracking?.statusChanged == 1)
+        #expect(try orderState(f, "A1") == "cancelled UPS 1Z1 [UPS:1Z1:shipped]")
+    }
+
+    @Test func aConsolidatedEventIllegalForOneOrderStillMovesTheOther() throws {
+        let f = try PipelineFixture()
+        let orders = PipelineFixture.header + "X1,cust,delivered,USD,2026-10-01T10:00:00Z,UPS,1ZC,p1,1,1\nY1,cust,in_transit,USD,2026-10-01T10:00:00Z,UPS,1ZC,p2,1,1\n"
+        try f.run(try f.definition(), [try f.file("o.csv", orders)])
+        let r = try f.run(try tracking(), [try f.file("t.csv", Self.events + "UPS,1ZC,OutForDelivery,2026-11-05T09:00:00Z,,,Depot,\n")])
+        #expect(r.rejectsByReason == ["illegal_transition": 1] && r.tracking?.statusChanged == 1)
+        #expect(try orderState(f, "X1") == "delivered UPS 1ZC [UPS:1ZC:delivered]")
+        #expect(try orderState(f, "Y1") == "out_for_delivery UPS 1ZC [UPS:1ZC:out_for_delivery]")
+        #expect(try f.scalar("SELECT string_agg(o.external_ref, ',') FROM shipment_events e JOIN orders o ON o.id = e.order_id") == "Y1")
+    }
+
+    @Test func aTrackingNumberWithoutItsCarrierIsRejectedInAnOrdersFeed() throws {
+        let f = try PipelineFixture()
+        let r = try f.run(try f.definition(), [try f.file("o.csv", PipelineFixture.header + "N1,c1,shipped,USD,2026-10-01T10:00:00Z,,1ZN,p1,1,1\nN2,c2,shipped,USD,2026-10-01T10:00:00Z,UPS,1ZA|1za,p1,1,1\n")])
+        #expect(r.rejectsByReason == ["missing_field": 1, "invalid_tracking_number": 1])
+    }
 }
