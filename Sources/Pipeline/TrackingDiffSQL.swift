@@ -156,7 +156,11 @@ enum TrackingDiffSQL {
                         WHERE NOT m.stale) THEN 'change'
                     ELSE 'reject' END AS outcome
         FROM (SELECT DISTINCT ON (target_id, lvl, carrier, tracking_number) *
-              FROM (SELECT *, min(event_at) OVER (PARTITION BY target_id, lvl, carrier, tracking_number) AS first_at FROM stage_matches) x
+              -- The window's order is the DISTINCT ON's, so one sort serves both.
+              FROM (SELECT *, min(event_at) OVER (PARTITION BY target_id, lvl, carrier, tracking_number
+                                                  ORDER BY event_at DESC, rank DESC, event_code COLLATE "C" DESC, pos DESC
+                                                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS first_at
+                    FROM stage_matches) x
               WHERE status IS NOT NULL AND NOT stale
               ORDER BY target_id, lvl, carrier, tracking_number, event_at DESC, rank DESC, event_code COLLATE "C" DESC, pos DESC) w
         """
@@ -216,7 +220,11 @@ enum TrackingDiffSQL {
     /// or returned, else the furthest-along status of those still on their way. A shipment
     /// without a status counts as shipped. The order moves there when the move is legal (or
     /// transitions are not enforced, $1); else it keeps its status (`kept`).
-    static let orderStatus = """
+    /// `confirmations`: whether ship confirmations are staged (a shipments feed, or held ones);
+    /// without them their branches would scan every match for nothing.
+    static func orderStatus(confirmations: Bool) -> String {
+        let confirmed = "m.event_code = 'ship_confirmation' AND m.ship_id IS NOT NULL AND \(notRejected("m"))"
+        return """
         CREATE TEMP TABLE stage_order_status ON COMMIT DROP AS
         WITH moved AS (
             SELECT target_id, carrier, tracking_number, status, event_at, rank, event_code, pos, location, description
@@ -224,7 +232,7 @@ enum TrackingDiffSQL {
         ), touched AS (
             SELECT target_id FROM moved UNION SELECT target_id FROM stage_attach
             -- A ship confirmation of an existing shipment ships a processing order too.
-            UNION SELECT m.target_id FROM stage_matches m WHERE m.event_code = 'ship_confirmation' AND m.ship_id IS NOT NULL AND \(notRejected("m"))
+            \(confirmations ? "UNION SELECT m.target_id FROM stage_matches m WHERE \(confirmed)" : "")
         ), ship AS (
             SELECT s.order_id, coalesce(m.status, s.status, 'shipped') AS st
             FROM shipments s JOIN touched t ON t.target_id = s.order_id
@@ -237,15 +245,18 @@ enum TrackingDiffSQL {
             SELECT order_id,
                    CASE WHEN bool_and(st = 'returned') THEN 'returned'
                         WHEN bool_and(st IN ('delivered', 'returned')) THEN 'delivered'
-                        ELSE (array_agg(st ORDER BY \(rank("st")) DESC) FILTER (WHERE st NOT IN ('delivered', 'returned')))[1] END AS status
+                        -- The furthest along as its rank (a hash aggregate, no sort per order).
+                        ELSE (\(rankArray))[1 + max(\(rank("st"))) FILTER (WHERE st NOT IN ('delivered', 'returned'))] END AS status
             FROM ship GROUP BY order_id
         ), evidence AS (
             SELECT target_id, carrier, tracking_number, status, event_at, rank, event_code, pos, location, description FROM moved
             UNION ALL
             SELECT target_id, carrier, tracking_number, 'shipped', shipped_at, 1::smallint, event_code, first_pos, location, description FROM stage_attach
+            \(confirmations ? """
             UNION ALL
             SELECT target_id, carrier, tracking_number, 'shipped', event_at, 1::smallint, event_code, pos, location, description FROM stage_matches m
-            WHERE m.event_code = 'ship_confirmation' AND m.ship_id IS NOT NULL AND \(notRejected("m"))
+            WHERE \(confirmed)
+            """ : "")
         ), decisive AS (
             -- The event behind the order's new status: the latest that shows it, else the latest.
             SELECT DISTINCT ON (e.target_id) e.* FROM evidence e JOIN agg a ON a.order_id = e.target_id
@@ -265,6 +276,9 @@ enum TrackingDiffSQL {
                     ELSE 'kept' END AS outcome
         FROM agg a JOIN orders o ON o.id = a.order_id LEFT JOIN decisive d ON d.target_id = a.order_id
         """
+    }
+
+    static let anyConfirmation = "SELECT EXISTS (SELECT 1 FROM stage_events WHERE event_code = 'ship_confirmation') AS any"
 
     /// An order's shipments decide its status: an event without a tracking number for an
     /// order whose shipments move in this run is outranked by them.

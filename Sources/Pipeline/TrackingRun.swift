@@ -71,7 +71,8 @@ extension PipelineRun {
         try step(conn, clock, "diff: terminal orders take no shipment", TrackingDiffSQL.rejectTerminalAttach)
         try step(conn, clock, "diff: shipment lines", TrackingDiffSQL.rejectInvalidLine)
         d.counts.shipmentsAdded = try step(conn, clock, "diff: shipments added", TrackingDiffSQL.attach)
-        try step(conn, clock, "diff: order status from shipments", TrackingDiffSQL.orderStatus, [enforce])
+        let confirmations: Bool = try conn.query(PostgresQuery(unsafeSQL: TrackingDiffSQL.anyConfirmation)).rows[0].decode("any")
+        try step(conn, clock, "diff: order status from shipments", TrackingDiffSQL.orderStatus(confirmations: confirmations), [enforce])
         try step(conn, clock, "diff: order-level events", TrackingDiffSQL.supersedeOrderLevel)
         try step(conn, clock, "diff: illegal transitions", TrackingDiffSQL.rejectIllegal)
 

@@ -105,12 +105,13 @@ struct TrackingBench: ParsableCommand {
                     """,
                     """
                     CREATE TEMP TABLE w AS
-                    SELECT DISTINCT ON (sid) * FROM m WHERE NOT stale ORDER BY sid, event_time DESC, rank DESC, event_code DESC
+                    SELECT DISTINCT ON (sid) * FROM (SELECT *, min(event_time) OVER (PARTITION BY sid) AS first_at FROM m) x
+                    WHERE NOT stale ORDER BY sid, event_time DESC, rank DESC, event_code COLLATE "C" DESC
                     """,
                     """
                     UPDATE shipments s SET status = w.status, status_event_at = w.event_time,
                            delivered_at = CASE WHEN w.status = 'delivered' THEN w.event_time ELSE s.delivered_at END,
-                           shipped_at = least(s.shipped_at, w.event_time), updated_at = now()
+                           shipped_at = least(s.shipped_at, w.first_at), updated_at = now()
                     FROM w WHERE s.order_id = w.order_id AND s.id = w.sid
                     """,
                     """
