@@ -75,6 +75,8 @@ extension PipelineRun {
         try step(conn, clock, "diff: order status from shipments", TrackingDiffSQL.orderStatus(confirmations: confirmations), [enforce])
         try step(conn, clock, "diff: order-level events", TrackingDiffSQL.supersedeOrderLevel)
         try step(conn, clock, "diff: illegal transitions", TrackingDiffSQL.rejectIllegal)
+        // The apply statements join these to orders and shipments: give the planner their sizes.
+        try step(conn, clock, "diff: analyze", "ANALYZE stage_winners, stage_attach, stage_order_status")
 
         try clock.measure("diff: counts", rows: 0) {
             try count(conn, now: now, read: read, into: &d)
