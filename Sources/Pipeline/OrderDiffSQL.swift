@@ -286,20 +286,28 @@ enum OrderDiffSQL {
     /// The statuses a shipment can have; an order's other statuses give its shipments none.
     static let shipmentStatuses = "('shipped', 'in_transit', 'out_for_delivery', 'available_for_pickup', 'failed_attempt', 'exception', 'delivered', 'returned')"
 
-    /// Shipments the feed lists that its orders do not have yet, in list order (the last is the
-    /// most recent); an order's status that is a shipment status is theirs too.
-    static let insertFeedShipments = """
-        INSERT INTO shipments (order_id, carrier, tracking_number, status, delivered_at, source, created_at, updated_at)
+    /// One shipment per entry of an order's `|` list, in list order (ids follow it, so the
+    /// last added is the most recent); the order's status is theirs when it is a shipment's.
+    /// `orders`: a FROM item with `order_id`, `tracking_company`, `tracking_number`, `status`.
+    static func insertShipments(from orders: String, onConflict: String = "") -> String {
+        """
+        INSERT INTO shipments (order_id, carrier, tracking_number, status, source, created_at, updated_at)
         SELECT x.order_id, \(carrierOf("x.tracking_company", "n.ord")), n.num,
-               CASE WHEN x.status IN \(shipmentStatuses) THEN x.status END, NULL, $1, $3::timestamptz, $3::timestamptz
-        FROM (SELECT CASE WHEN outcome = 'create' THEN new_id ELSE target_id END AS order_id, tracking_company, tracking_number,
-                     coalesce(status, cur_status, 'processing') AS status
-              FROM stage_orders
-              WHERE tracking_number IS NOT NULL AND (outcome = 'create' OR (outcome = 'update' AND shipping_changed))) x
+               CASE WHEN x.status IN \(shipmentStatuses) THEN x.status END, $1, $3::timestamptz, $3::timestamptz
+        FROM \(orders) x
         CROSS JOIN LATERAL unnest(string_to_array(x.tracking_number, '|')) WITH ORDINALITY n(num, ord)
         ORDER BY x.order_id, n.ord
-        ON CONFLICT (order_id, carrier, tracking_number) DO NOTHING
+        \(onConflict)
         """
+    }
+
+    /// Shipments the feed lists that its orders do not have yet.
+    static let insertFeedShipments = insertShipments(from: """
+        (SELECT CASE WHEN outcome = 'create' THEN new_id ELSE target_id END AS order_id, tracking_company, tracking_number,
+                coalesce(status, cur_status, 'processing') AS status
+         FROM stage_orders
+         WHERE tracking_number IS NOT NULL AND (outcome = 'create' OR (outcome = 'update' AND shipping_changed)))
+        """, onConflict: "ON CONFLICT (order_id, carrier, tracking_number) DO NOTHING")
 
     /// Updated orders with a new shipment: their tracking fields are their most recent shipment's.
     static let refreshOrderTracking = """
@@ -312,14 +320,9 @@ enum OrderDiffSQL {
 
     /// A first load's orders with shipping info get their shipments ($1 source), and a `|`
     /// list on the order row becomes its most recent (last) entry.
-    static let insertFirstLoadShipments = """
-        INSERT INTO shipments (order_id, carrier, tracking_number, status, source, created_at, updated_at)
-        SELECT o.id, \(carrierOf("o.tracking_company", "n.ord")), n.num, CASE WHEN o.status IN \(shipmentStatuses) THEN o.status END,
-               $1, $3::timestamptz, $3::timestamptz
-        FROM orders o CROSS JOIN LATERAL unnest(string_to_array(o.tracking_number, '|')) WITH ORDINALITY n(num, ord)
-        WHERE o.source = $1 AND o.tracking_number IS NOT NULL
-        ORDER BY o.id, n.ord
-        """
+    static let insertFirstLoadShipments = insertShipments(from: """
+        (SELECT id AS order_id, tracking_company, tracking_number, status FROM orders WHERE source = $1 AND tracking_number IS NOT NULL)
+        """)
 
     static let firstLoadLastShipment = """
         UPDATE orders SET tracking_company = \(last("tracking_company")), tracking_number = \(last("tracking_number"))
