@@ -184,6 +184,18 @@ public enum Migrations {
             -- Matching by tracking number now reads shipments.
             DROP INDEX orders_tracking_idx;
             """),
+        Migration(version: 5, name: "run history of every outcome", sql: """
+            -- Failed, aborted, cancelled, skipped and dry runs are recorded too, after their
+            -- rollback (docs/operations.md), so the history says why each night ended as it did.
+            ALTER TABLE import_runs
+                ADD COLUMN run_id        text,
+                ADD COLUMN message       text,
+                ADD COLUMN report_path   text,
+                ADD COLUMN notifications jsonb,
+                ADD CONSTRAINT import_runs_status_check
+                    CHECK (status IN ('running', 'applied', 'dry_run', 'skipped', 'aborted', 'failed', 'cancelled'));
+            CREATE INDEX import_runs_pipeline_idx ON import_runs (pipeline, id DESC);
+            """),
     ]
 
     /// The version a fully migrated database has.

@@ -44,13 +44,14 @@ public struct DatabaseFixture {
 
     /// A checksum of every order and item row and the history and run counts, to prove
     /// "nothing changed".
+    /// The data and the applied runs (runs that did not commit are recorded too, after their rollback).
     public func fingerprint() throws -> String {
         try scalar("""
             SELECT md5(coalesce(string_agg(x, '|' ORDER BY x), '')) FROM (
               SELECT o::text AS x FROM orders o UNION ALL SELECT i::text FROM order_items i
               UNION ALL SELECT s::text FROM shipments s UNION ALL SELECT l::text FROM shipment_lines l
               UNION ALL SELECT e::text FROM shipment_events e UNION ALL SELECT h::text FROM held_events h
-              UNION ALL SELECT 'events:' || count(*) FROM order_events UNION ALL SELECT 'runs:' || count(*) FROM import_runs) t
+              UNION ALL SELECT 'events:' || count(*) FROM order_events UNION ALL SELECT 'runs:' || count(*) FROM import_runs WHERE status = 'applied') t
             """) ?? ""
     }
 }

@@ -32,6 +32,23 @@ public struct PipelineDefinition: Sendable, Equatable {
     public var file: String = "<memory>"
     /// How a `kind: tracking` pipeline reads carriers' events.
     public var tracking = TrackingSettings()
+    /// The directory `orderflow run --inbox` takes new files from (docs/operations.md).
+    public var inbox: InboxSettings?
+
+    /// An inbox: which files of a directory are feeds, and where they go once run.
+    public struct InboxSettings: Sendable, Equatable {
+        /// Relative paths are relative to the current directory, like input files.
+        public var directory: String
+        /// A shell pattern (`fnmatch`) on file names.
+        public var pattern = "*"
+        /// Where applied (and already applied) files are moved; relative to `directory`.
+        public var processed = "processed"
+        /// Where failed and aborted files are moved; relative to `directory`.
+        public var failed = "failed"
+        /// A file is taken only when it has not been modified for this long (0: at once).
+        public var settleSeconds = 10.0
+        public init(directory: String) { self.directory = directory }
+    }
 
     /// A carrier's export: its carrier (when the feed has no carrier column), its time format,
     /// and what each raw event code means.
@@ -100,7 +117,7 @@ extension PipelineDefinition: YAMLDefinition {
         var reader = try YAMLMap.root(yaml: yaml, file: file, expected: "a mapping with name, kind, source, …")
         let fail = reader.fail
         try reader.allowOnly(["name", "kind", "source", "input", "mapping", "mode", "enforce_transitions", "defaults", "guards", "description",
-                              "carrier", "event_time", "event_codes", "hold_days", "match_window_days", "shared_tracking", "shipped_at"])
+                              "carrier", "event_time", "event_codes", "hold_days", "match_window_days", "shared_tracking", "shipped_at", "inbox"])
 
         var def = PipelineDefinition(name: try reader.string("name", required: true)!, source: "")
         guard let kind = Kind(rawValue: try reader.string("kind", required: true)!) else {
@@ -154,6 +171,9 @@ extension PipelineDefinition: YAMLDefinition {
                 def.defaultCurrency = c
             }
         }
+        if var inbox = try reader.child("inbox") {
+            def.inbox = try parseInbox(&inbox, fail: fail)
+        }
         if var guards = try reader.child("guards") {
             try guards.allowOnly(["max_rejects", "max_delete_ratio"])
             if let raw = guards.map["max_rejects"] {
@@ -176,6 +196,33 @@ extension PipelineDefinition: YAMLDefinition {
 }
 
 extension PipelineDefinition {
+    static func parseInbox(_ inbox: inout YAMLMap, fail: (String, String) -> DefinitionError) throws -> InboxSettings {
+        try inbox.allowOnly(["directory", "pattern", "processed", "failed", "settle_seconds"])
+        guard let directory = try inbox.string("directory", required: true), !directory.isEmpty else {
+            throw fail("inbox.directory", "the directory new feeds arrive in")
+        }
+        var settings = InboxSettings(directory: directory)
+        if let pattern = try inbox.string("pattern") {
+            guard !pattern.isEmpty, !pattern.contains("/") else { throw fail("inbox.pattern", "a file name pattern such as \"*.csv.gz\"") }
+            settings.pattern = pattern
+        }
+        for key in ["processed", "failed"] {
+            guard let value = try inbox.string(key) else { continue }
+            guard !value.isEmpty, !value.split(separator: "/").contains("..") else {
+                throw fail("inbox.\(key)", "a directory inside the inbox, such as \(key)")
+            }
+            if key == "processed" { settings.processed = value } else { settings.failed = value }
+        }
+        if let raw = inbox.map["settle_seconds"] {
+            guard let seconds = (raw as? Double) ?? (raw as? Int).map(Double.init), seconds >= 0, seconds <= 86_400 else {
+                throw fail("inbox.settle_seconds", "a number of seconds from 0 to 86400")
+            }
+            settings.settleSeconds = seconds
+        }
+        if settings.processed == settings.failed { throw fail("inbox.failed", "a directory other than inbox.processed") }
+        return settings
+    }
+
     static func parseTracking(_ reader: inout YAMLMap, into def: inout PipelineDefinition,
                               fail: (String, String) -> DefinitionError) throws {
         if def.mode != .upsert { throw fail("mode", "nothing (\(def.kind.rawValue) runs never delete orders)") }

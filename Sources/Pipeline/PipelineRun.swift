@@ -24,26 +24,68 @@ public struct PipelineRun {
     /// Runs against `conn`. `finish` writes the final report and the reject list before COMMIT
     /// (and before ROLLBACK for dry, aborted and skipped runs), so a run whose report cannot be
     /// written applies nothing; it returns the report as written (with its rejects file), which
-    /// the run returns. Throws after calling `finish` for aborted runs.
+    /// the run returns. Throws after calling `finish` for aborted runs. Every outcome is in the
+    /// run history (see `execute`).
     public func run(on conn: PostgresConnection, runId: String,
                     finish: (RunReport, RejectList?) throws -> RunReport) throws -> RunReport {
-        do {
-            return try runInTransaction(on: conn, runId: runId, finish: finish)
-        } catch {
-            // A cancelled statement surfaces as a server error (57014) or a broken COPY; say why.
-            if let reason = options.cancellation?.requested { throw RunError.cancelled(reason) }
-            throw error
-        }
+        let result = execute(on: conn, runId: runId, finish: finish)
+        if let error = result.error { throw error }
+        return result.report
     }
 
-    func runInTransaction(on conn: PostgresConnection, runId: String,
-                                  finish: (RunReport, RejectList?) throws -> RunReport) throws -> RunReport {
-        let cancellation = options.cancellation
+    /// What a run ended with: its final report, and the error when it did not apply.
+    public struct Result {
+        public var report: RunReport
+        public var error: (any Error)?
+    }
+
+    /// Runs like `run`, but never throws: a run that does not commit (failed, aborted,
+    /// cancelled, skipped, dry run) is written to the run history after its rollback, in a
+    /// transaction of its own, with its report (written through `finish` when the run did not
+    /// get that far); the result carries the error that ended it.
+    public func execute(on conn: PostgresConnection, runId: String,
+                        finish: (RunReport, RejectList?) throws -> RunReport) -> Result {
         let clock = StageClock()
         var report = RunReport(runId: runId, pipeline: definition.name, pipelineFile: definition.file,
                                kind: definition.kind.rawValue, mode: definition.mode.rawValue, source: definition.source,
                                dryRun: options.dryRun, outcome: .failed, database: conn.target,
                                startedAt: Timestamp.now.description)
+        report.reportDirectory = options.reportDirectory
+        var runDigest = ""
+        var failure: (any Error)?
+        do {
+            report = try runInTransaction(on: conn, clock: clock, report: &report, runDigest: &runDigest, finish: finish)
+            if report.outcome == .applied { return Result(report: report, error: nil) }
+        } catch {
+            // A cancelled statement surfaces as a server error (57014) or a broken COPY; say why.
+            if let reason = options.cancellation?.requested { failure = RunError.cancelled(reason) } else { failure = error }
+            report.errorCode = (failure as? RunError)?.code.description ?? (failure is PostgresError ? "database" : "error")
+            if (failure as? RunError)?.code != .guardExceeded {
+                // An aborted run wrote its report (with its rejects) before the rollback.
+                let cancelled = (failure as? RunError)?.code == .cancelled
+                report.outcome = cancelled ? .cancelled : .failed
+                let message = (failure as? RunError)?.message ?? "\(failure!)"
+                report.message = cancelled ? message : message + " (nothing was applied)"
+                report.stages = clock.stages
+                report.finishedAt = Timestamp.now.description
+                // Best effort: the failure may be the report directory itself.
+                if let written = try? finish(report, nil) { report = written }
+            }
+        }
+        do {
+            report.importRunId = try RunHistory.record(report, inputSHA256: runDigest, on: conn)
+        } catch {
+            report.historyError = "\(error)"
+        }
+        return Result(report: report, error: failure)
+    }
+
+    func runInTransaction(on conn: PostgresConnection, clock: StageClock, report: inout RunReport, runDigest: inout String,
+                          finish: (RunReport, RejectList?) throws -> RunReport) throws -> RunReport {
+        let cancellation = options.cancellation
+        // The id comes from the history's sequence, which a rollback does not take back: a run
+        // that ends without committing is recorded under the id its report already names.
+        report.importRunId = try RunHistory.reserveId(on: conn)
         // stdin cannot be read twice (the rejects file needs a second pass): spool it once.
         let spooled = try inputs.map { try $0 == "-" ? InputSpool.spoolStandardInput() : $0 }
         defer { for (i, path) in spooled.enumerated() where inputs[i] == "-" { unlink(path) } }
@@ -56,7 +98,7 @@ public struct PipelineRun {
             report.inputs.append(RunReport.Input(name: inputs[i] == "-" ? "stdin" : inputs[i], sha256: digest, bytes: size,
                                                  format: definition.format(forFile: inputs[i]).rawValue))
         }
-        let runDigest = digests.count == 1 ? digests[0] : ContentHash.sha256Hex(digests.joined(separator: "\n").utf8)
+        runDigest = digests.count == 1 ? digests[0] : ContentHash.sha256Hex(digests.joined(separator: "\n").utf8)
 
         try conn.execute("BEGIN")
         var committed = false
@@ -75,8 +117,8 @@ public struct PipelineRun {
         }
 
         let now = Timestamp.now
-        let importRunId = try ledger.start(kind: definition.kind.rawValue, inputNames: report.inputs.map(\.name), at: now)
-        report.importRunId = importRunId
+        let importRunId = report.importRunId!
+        try ledger.start(importRunId, kind: definition.kind.rawValue, inputNames: report.inputs.map(\.name), at: now)
 
         let sourceOrders: Int
         switch definition.kind {
@@ -99,7 +141,7 @@ public struct PipelineRun {
             report.message = violation
             report.stages = clock.stages
             report.finishedAt = Timestamp.now.description
-            _ = try finish(report, rejects)
+            report = try finish(report, rejects)
             throw RunError.guardExceeded(violation)
         }
 

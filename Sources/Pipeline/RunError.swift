@@ -12,6 +12,7 @@ extension CodedError where Domain == RunStop {
     static func reconciliation(_ message: String) -> RunError { RunError(.reconciliation, message) }
     static func cancelled(_ message: String) -> RunError { RunError(.cancelled, message) }
     static func concurrentChange(_ message: String) -> RunError { RunError(.concurrentChange, message) }
+    static func lockTimeout(_ message: String) -> RunError { RunError(.lockTimeout, message) }
 }
 
 extension ErrorCode where Domain == RunStop {
@@ -25,4 +26,6 @@ extension ErrorCode where Domain == RunStop {
     public static let cancelled = Self("cancelled")
     /// Another writer changed orders this run was about to change; rolled back (exit 1).
     public static let concurrentChange = Self("concurrentChange")
+    /// Another bulk run kept the lock past `--lock-timeout` (exit 2); nothing was read.
+    public static let lockTimeout = Self("lockTimeout")
 }

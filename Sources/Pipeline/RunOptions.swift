@@ -14,6 +14,8 @@ public struct RunOptions: Sendable {
     /// Load orders that can only be creates straight into the final tables when the source has
     /// no orders yet (see `FirstLoadRows`); off, every row is staged (tests compare the two).
     public var firstLoad = true
+    /// Where the run's report is written (stored in the run history with it).
+    public var reportDirectory: String?
     /// Called between the diff and the apply (tests use it to play a concurrent writer).
     public var beforeApply: (@Sendable () throws -> Void)?
     public init() {}

@@ -107,7 +107,26 @@ public struct RunReport: Codable, Sendable {
         public var message: String
     }
 
+    /// One webhook told about the run (docs/notifications.md); a failed delivery never changes the outcome.
+    public struct NotificationRecord: Codable, Sendable, Equatable {
+        public var url: String
+        public var event: String
+        public var delivered: Bool
+        public var attempts: Int
+        public var status: Int?
+        public var error: String?
+        public init(url: String, event: String, delivered: Bool, attempts: Int, status: Int?, error: String?) {
+            self.url = url
+            self.event = event
+            self.delivered = delivered
+            self.attempts = attempts
+            self.status = status
+            self.error = error
+        }
+    }
+
     public var runId: String
+    /// The run's row in the run history (`import_runs.id`, `orderflow runs ID`).
     public var importRunId: Int64?
     public var pipeline: String
     public var pipelineFile: String
@@ -118,6 +137,8 @@ public struct RunReport: Codable, Sendable {
     public var outcome: Outcome
     /// Why the run ended as it did, in a sentence (guard exceeded, error, already applied).
     public var message: String?
+    /// The `RunError` code of a run that stopped (`guardExceeded`, `lockTimeout`, …), for scripts.
+    public var errorCode: String?
     public var database: String
     public var inputs: [Input] = []
     public var startedAt: String
@@ -134,6 +155,12 @@ public struct RunReport: Codable, Sendable {
     public var rejectExamples: [String: [RejectExample]] = [:]
     /// Where the rejected records were written (input format, with line, reason, message).
     public var rejectsFile: String?
+    /// The directory holding report.json, report.md, report.html and the rejects file.
+    public var reportDirectory: String?
+    /// The webhooks told about this run (written after the run ended).
+    public var notifications: [NotificationRecord]?
+    /// Set when the run could not be recorded in the run history (the database was unreachable).
+    public var historyError: String?
 
     public init(runId: String, pipeline: String, pipelineFile: String, kind: String, mode: String, source: String,
                 dryRun: Bool, outcome: Outcome, database: String, startedAt: String) {

@@ -34,7 +34,7 @@ extension PipelineRun {
         do {
             try conn.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))")
         } catch let error as PostgresError where error.isLockTimeout {
-            throw RunError.configuration("another orderflow run kept the bulk-run lock for more than \(Int(options.lockTimeoutSeconds)) s; try again later or raise --lock-timeout")
+            throw RunError.lockTimeout("another orderflow run kept the bulk-run lock for more than \(Int(options.lockTimeoutSeconds)) s; try again later or raise --lock-timeout")
         }
         try conn.query("SELECT set_config('lock_timeout', '0', true)")
     }

@@ -51,7 +51,8 @@ public struct ReportWriter {
         md += "\n\n"
         md += "- Pipeline: `\(r.pipeline)` (\(r.kind), mode \(r.mode), source `\(r.source)`) from `\(r.pipelineFile)`\n"
         md += "- Database: `\(r.database)`\n"
-        if let id = r.importRunId, r.outcome == .applied { md += "- Import run: \(id)\n" }
+        if let id = r.importRunId { md += "- Run history: \(id) (`orderflow runs \(id)`)\n" }
+        if let e = r.historyError { md += "- Run history: not recorded (\(e))\n" }
         md += "- Started \(r.startedAt), finished \(r.finishedAt ?? "—")\n\n"
         md += would.isEmpty ? "## Changes applied\n\n" : "## Changes that would be applied (nothing was)\n\n"
         if let t = r.tracking {
@@ -77,6 +78,14 @@ public struct ReportWriter {
                 md += "| `\(reason)` | \(n) | \(ex.joined(separator: "<br>")) |\n"
             }
             if let f = r.rejectsFile { md += "\nAll rejected records, with `line`, `reason` and `message` added: `\(f)`\n" }
+            md += "\n"
+        }
+        if let notifications = r.notifications, !notifications.isEmpty {
+            md += "## Notifications\n\n| webhook | event | delivered | attempts | answer |\n|---|---|---|---:|---|\n"
+            for n in notifications {
+                let answer = n.error ?? n.status.map { "HTTP \($0)" } ?? ""
+                md += "| `\(n.url)` | \(n.event) | \(n.delivered ? "yes" : "**no**") | \(n.attempts) | \(answer.replacingOccurrences(of: "|", with: "\\|")) |\n"
+            }
             md += "\n"
         }
         md += "## Inputs\n\n| input | format | bytes | sha256 |\n|---|---|---:|---|\n"

@@ -64,7 +64,7 @@ struct DemoCommand: ParsableCommand {
                 options.dryRun = step.dryRun
                 options.force = step.force
                 let code = RunCommand.execute(pipeline: "\(pipelines)/\(step.pipeline).yaml", inputs: ["\(samples)/\(step.input)"],
-                                              options: options, reportDir: nil) { try PostgresConnection(url) }
+                                              options: options, reportDir: nil) { try PostgresConnection(url) }.code
                 if code == step.expect {
                     if code != 0 { print("  → exit \(code), as expected: nothing was applied") }
                 } else {
@@ -75,7 +75,7 @@ struct DemoCommand: ParsableCommand {
                 SELECT (SELECT count(*) FROM orders) AS orders, (SELECT count(*) FROM order_items) AS items,
                        (SELECT count(*) FROM order_events) AS events, (SELECT count(*) FROM import_runs) AS runs
                 """).rows[0]
-            print("\ndatabase now: \(counts["orders"] ?? "0") orders, \(counts["items"] ?? "0") line items, \(counts["events"] ?? "0") history events, \(counts["runs"] ?? "0") applied runs")
+            print("\ndatabase now: \(counts["orders"] ?? "0") orders, \(counts["items"] ?? "0") line items, \(counts["events"] ?? "0") history events, \(counts["runs"] ?? "0") runs in the history (orderflow runs)")
             print("the web orders and their shipments:")
             for row in try conn.query("""
                 SELECT o.external_ref, o.status, coalesce(o.tracking_company || ' ' || o.tracking_number, '-') AS latest,

@@ -13,14 +13,19 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var db: DatabaseOptions
     @Argument(help: "The pipeline definition (pipelines/*.yaml).") var pipeline: String
-    @Argument(help: "Input files (CSV or NDJSON, gzip'd or not); - reads standard input.") var inputs: [String]
+    @Argument(help: "Input files (CSV or NDJSON, gzip'd or not); - reads standard input. None with --inbox.") var inputs: [String] = []
+    @Option(help: "Run every ready file of this directory, oldest name first, each as its own run (default: the pipeline's inbox: directory when no input is given).")
+    var inbox: String?
     @Flag(help: "Do everything but commit; the report says what would change.") var dryRun = false
     @Flag(help: "Diff an input again even if it was already applied (a no-op when nothing changed).") var force = false
-    @Option(help: "Report directory (default: reports/<run id>).") var reportDir: String?
+    @Option(help: "Report directory (default: reports/<run id>; with an inbox, the directory that holds one <run id> directory per file).")
+    var reportDir: String?
     @Option(help: "Seconds to wait for another bulk run's lock.") var lockTimeout: Double = 60
+    @Option(help: "Write the run's Prometheus metrics to this file, for node exporter's textfile collector (docs/metrics.md).")
+    var metricsFile: String?
 
     func validate() throws {
-        if inputs.isEmpty { throw ValidationError("give at least one input file (or - for standard input)") }
+        if inbox != nil && !inputs.isEmpty { throw ValidationError("give input files or --inbox, not both") }
         for input in inputs where input != "-" && !FileManager.default.isReadableFile(atPath: input) {
             throw ValidationError("cannot read input \(input)")
         }
@@ -31,26 +36,61 @@ struct RunCommand: ParsableCommand {
         options.dryRun = dryRun
         options.force = force
         options.lockTimeoutSeconds = lockTimeout
-        let code = Self.execute(pipeline: pipeline, inputs: inputs, options: options, reportDir: reportDir) { try db.connect() }
+        let followUp = RunFollowUp(metricsFile: metricsFile)
+        let code: Int32
+        if inbox != nil || inputs.isEmpty {
+            guard let definition = Self.loadDefinition(pipeline) else { throw Exit.usage }
+            guard var settings = definition.inbox ?? inbox.map(PipelineDefinition.InboxSettings.init(directory:)) else {
+                note("error: give at least one input file (or - for standard input), or --inbox DIR (or an inbox: block in \(pipeline))")
+                throw Exit.usage
+            }
+            if let inbox { settings.directory = inbox }
+            code = InboxRun(definition: definition, inbox: Inbox(settings), options: options, reportRoot: reportDir ?? "reports",
+                            followUp: followUp) { try db.connect() }.run()
+        } else {
+            code = Self.execute(pipeline: pipeline, inputs: inputs, options: options, reportDir: reportDir, followUp: followUp) { try db.connect() }.code
+        }
         if code != 0 { throw ExitCode(code) }
     }
 
-    /// Runs one pipeline end to end, prints its summary, and returns its exit code (README.md).
-    /// Shared by `run` and `demo`.
-    static func execute(pipeline: String, inputs: [String], options: RunOptions, reportDir: String?,
-                        connect: () throws -> PostgresConnection) -> Int32 {
+    /// The pipeline definition, or nil after saying why it cannot be used by `run`.
+    static func loadDefinition(_ pipeline: String) -> PipelineDefinition? {
         let definition: PipelineDefinition
         do {
             definition = try PipelineDefinition.load(path: pipeline)
         } catch {
             note("error: \(error)")
-            return Exit.usage.rawValue
+            return nil
         }
         guard definition.kind != .export else {
             note("error: \(pipeline): kind export pipelines are run with `orderflow export`, not `run`")
-            return Exit.usage.rawValue
+            return nil
         }
-        let runId = makeRunId(definition.name)
+        if let problem = RunFollowUp.configurationProblem(definition) {
+            note("error: \(pipeline): \(problem)")
+            return nil
+        }
+        return definition
+    }
+
+    /// What one run ended with: its exit code (README.md) and its report (nil when the pipeline
+    /// could not be loaded).
+    struct Ended {
+        var code: Int32
+        var report: RunReport?
+    }
+
+    /// Runs one pipeline end to end, prints its summary, and returns its exit code and report.
+    /// Shared by `run`, the inbox and `demo`.
+    static func execute(pipeline: String, inputs: [String], options: RunOptions, reportDir: String?,
+                        followUp: RunFollowUp = RunFollowUp(), connect: () throws -> PostgresConnection) -> Ended {
+        guard let definition = loadDefinition(pipeline) else { return Ended(code: Exit.usage.rawValue) }
+        return execute(definition: definition, inputs: inputs, options: options, reportDir: reportDir, followUp: followUp, connect: connect)
+    }
+
+    static func execute(definition: PipelineDefinition, inputs: [String], options: RunOptions, reportDir: String?,
+                        runId: String? = nil, followUp: RunFollowUp, connect: () throws -> PostgresConnection) -> Ended {
+        let runId = runId ?? makeRunId(definition.name)
         var options = options
         let cancellation = Cancellation()
         options.cancellation = cancellation
@@ -65,48 +105,57 @@ struct RunCommand: ParsableCommand {
         }
         defer { trap.restore() }
         let directory = URL(fileURLWithPath: reportDir ?? "reports/\(runId)")
-        let run = PipelineRun(definition: definition, inputs: inputs, options: options)
-        var target = "(not connected)"
-        func failed(_ message: String, outcome: RunReport.Outcome = .failed) {
-            var report = RunReport(runId: runId, pipeline: definition.name, pipelineFile: definition.file, kind: definition.kind.rawValue,
-                                   mode: definition.mode.rawValue, source: definition.source, dryRun: options.dryRun, outcome: outcome,
-                                   database: target, startedAt: Timestamp.now.description)
-            report.message = outcome == .cancelled ? message : message + " (nothing was applied)"
-            report.finishedAt = Timestamp.now.description
-            // Best effort: the failure may be the report directory itself.
-            try? ReportWriter(directory: directory).write(report)
-        }
+        options.reportDirectory = directory.path
+        let conn: PostgresConnection
         do {
-            let conn = try connect()
-            target = conn.target
-            let report = try run.run(on: conn, runId: runId) { report, rejects in
-                try ReportWriter(directory: directory).write(report, rejects: rejects, definition: definition, inputs: inputs)
-            }
+            conn = try connect()
+        } catch {
+            // No database, so no history: the report directory and the notifications say it.
+            var report = RunReport(runId: runId, pipeline: definition.name, pipelineFile: definition.file, kind: definition.kind.rawValue,
+                                   mode: definition.mode.rawValue, source: definition.source, dryRun: options.dryRun, outcome: .failed,
+                                   database: "(not connected)", startedAt: Timestamp.now.description)
+            report.message = "\(error) (nothing was applied)"
+            report.finishedAt = Timestamp.now.description
+            report.reportDirectory = directory.path
+            report.historyError = "not recorded: the database could not be reached"
+            try? ReportWriter(directory: directory).write(report)
+            note("error: \(error)")
+            note("nothing was applied; report: \(directory.path)/report.md")
+            followUp.finished(report, definition: definition, conn: nil)
+            return Ended(code: Exit.failed.rawValue, report: report)
+        }
+        let run = PipelineRun(definition: definition, inputs: inputs, options: options)
+        let result = run.execute(on: conn, runId: runId) { report, rejects in
+            try ReportWriter(directory: directory).write(report, rejects: rejects, definition: definition, inputs: inputs)
+        }
+        let report = followUp.finished(result.report, definition: definition, conn: conn)
+        if let historyError = report.historyError { note("warning: the run could not be recorded in the run history: \(historyError)") }
+        guard let error = result.error else {
             printSummary(report, directory: directory)
-            return 0
-        } catch let error as RunError {
+            return Ended(code: 0, report: report)
+        }
+        let code: Int32
+        if let error = error as? RunError {
             let message = error.message
             switch error.code {
             case .guardExceeded:
                 note("aborted: \(message)")
                 note("report: \(directory.path)/report.md")
-                return Exit.guardAborted.rawValue
+                code = Exit.guardAborted.rawValue
             case .cancelled:
-                failed(message, outcome: .cancelled)
                 note("orderflow: \(message); report: \(directory.path)/report.md")
-                return Exit.failed.rawValue
+                code = Exit.failed.rawValue
             default:
-                failed(message)
                 let reconcile = error.code == .reconciliation ? "counts do not reconcile, nothing applied: " : ""
                 note("error: \(reconcile)\(message)")
-                return error.code == .configuration ? Exit.usage.rawValue : Exit.failed.rawValue
+                code = error.code == .configuration || error.code == .lockTimeout ? Exit.usage.rawValue : Exit.failed.rawValue
             }
-        } catch {
-            failed("\(error)")
+        } else {
             note("error: \(error)")
             note("nothing was applied; report: \(directory.path)/report.md")
-            return Exit.failed.rawValue
+            code = Exit.failed.rawValue
         }
+        return Ended(code: code, report: report)
     }
 
     static func printSummary(_ r: RunReport, directory: URL) {
@@ -133,7 +182,7 @@ struct RunCommand: ParsableCommand {
             }
             print(String(format: "  %.2f s: ", total) + phases.map { String(format: "%@ %.2f s", $0.0, $0.1) }.joined(separator: ", "))
         }
-        print("  report: \(directory.path)/report.md\(r.rejectsFile.map { "; rejects: \($0)" } ?? "")")
+        print("  report: \(directory.path)/report.md\(r.rejectsFile.map { "; rejects: \($0)" } ?? "")\(r.importRunId.map { "; history: orderflow runs \($0)" } ?? "")")
     }
 
     static func makeRunId(_ pipeline: String) -> String {

@@ -107,8 +107,12 @@ import Testing
     func contents(_ conn: PostgresConnection) throws -> [String: String] {
         var out: [String: String] = [:]
         for table in ["orders", "order_items", "order_events", "import_runs", "api_idempotency_keys", "order_status_transition"] {
+            // Migration 5 adds columns to import_runs: compare the columns version 3 had.
+            let rows = table == "import_runs"
+                ? "(SELECT id, pipeline, kind, input_name, input_sha256, started_at, finished_at, status, counts, report FROM import_runs)"
+                : "\(table)"
             let row = try conn.query("""
-                SELECT count(*) AS n, md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) AS h FROM \(identifier: table) r
+                SELECT count(*) AS n, md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) AS h FROM \(unescaped: rows) r
                 """).rows[0]
             out[table] = "\(row["n"] ?? "?") rows, md5 \(row["h"] ?? "?")"
         }
@@ -123,7 +127,7 @@ import Testing
             #expect(tracked > 1300)
 
             let outcome = try Migrator().migrate(conn)
-            #expect(outcome.applied == [4] && outcome.version == Migrations.latestVersion)
+            #expect(outcome.applied == [4, 5] && outcome.version == Migrations.latestVersion)
             try Migrator().requireCurrent(conn)
 
             // Orders, items, history, runs: the same rows, the same count.
@@ -188,6 +192,13 @@ import Testing
                 """).rows[0].decode("n", as: Int.self) == 0)
             // Matching by tracking number reads shipments now; the old orders index is gone.
             #expect(try conn.query("SELECT to_regclass('orders_tracking_idx') IS NULL AS gone").rows[0].decode("gone", as: Bool.self))
+            // Migration 5: the runs keep their rows; the new columns are empty until a run writes them.
+            #expect(try conn.query("""
+                SELECT count(*) AS n FROM import_runs WHERE run_id IS NOT NULL OR message IS NOT NULL OR report_path IS NOT NULL OR notifications IS NOT NULL
+                """).rows[0].decode("n", as: Int.self) == 0)
+            #expect(throws: PostgresError.self) {
+                try conn.execute("INSERT INTO import_runs (pipeline, kind, input_name, input_sha256, started_at, status) VALUES ('p', 'orders', 'f', 'x', now(), 'exploded')")
+            }
             #expect(try Migrator().migrate(conn).unchanged)
         }
     }
@@ -221,7 +232,7 @@ import Testing
 
             // Without the bad row the same call completes: nothing was left half done.
             try conn.execute("DELETE FROM orders WHERE external_ref = 'BAD'")
-            #expect(try Migrator().migrate(conn).applied == [4])
+            #expect(try Migrator().migrate(conn).applied == [4, 5])
             #expect(try conn.query("SELECT count(*) = (SELECT count(*) FROM orders WHERE tracking_number IS NOT NULL) AS ok FROM shipments")
                 .rows[0].decode("ok", as: Bool.self))
         }

@@ -1,0 +1,169 @@
+import Foundation
+import OrderflowTestSupport
+import Pipeline
+import PostgresClient
+import Testing
+
+/// The night shift's view (docs/operations.md): the history of every run, and the inbox, through
+/// the real `orderflow` binary as a scheduler starts it.
+@Suite("nightly operations", .serialized)
+struct OperationsTests {
+    static func feed(_ prefix: String, _ count: Int, bad: Bool = false) -> String {
+        var csv = PipelineFixture.header
+        for i in 0..<count {
+            csv += "\(prefix)\(i),cust-\(i),processing,USD,2026-10-01T10:00:00Z,,,p\(i),1,\(i).50\n"
+        }
+        if bad { csv += "\(prefix)-bad,cust,processing,USD,not-a-time,,,p,1,1.00\n" }
+        return csv
+    }
+
+    func orderflow(_ args: [String], _ f: PipelineFixture) throws -> ProgramOutput {
+        try TestProgram.run(try OrderflowBinary.path(), args + ["--database", f.url])
+    }
+
+    func text(_ output: ProgramOutput) -> String { String(decoding: output.output, as: UTF8.self) }
+
+    /// Writes `content` gzip'd into the inbox, optionally cut short (a transfer that broke off).
+    func gzipFile(_ f: PipelineFixture, _ path: String, _ content: String, truncated: Bool = false) throws {
+        var bytes = try TestProgram.gzip(["-c"], input: Array(content.utf8))
+        if truncated { bytes = Array(bytes.prefix(bytes.count / 2)) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test func everyOutcomeIsInTheHistoryAndRunsShowsIt() throws {
+        let f = try PipelineFixture()
+        let pipeline = try f.file("p.yaml", "name: nightly\nkind: orders\nsource: legacy\nguards:\n  max_rejects: 0\n")
+        let good = try f.file("good.csv", Self.feed("A", 3))
+        let bad = try f.file("bad.csv", Self.feed("B", 2, bad: true))
+        let broken = f.path("broken.csv.gz")
+        try gzipFile(f, broken, Self.feed("C", 200), truncated: true)
+        let reports = f.dir.appendingPathComponent("reports").path
+
+        #expect(try orderflow(["run", pipeline, good, "--report-dir", reports + "/1"], f).status == 0)
+        #expect(try orderflow(["run", pipeline, good, "--report-dir", reports + "/2"], f).status == 0) // skipped
+        #expect(try orderflow(["run", pipeline, good, "--dry-run", "--force", "--report-dir", reports + "/3"], f).status == 0)
+        #expect(try orderflow(["run", pipeline, bad, "--report-dir", reports + "/4"], f).status == 3)
+        #expect(try orderflow(["run", pipeline, broken, "--report-dir", reports + "/5"], f).status == 1)
+
+        let rows = try f.conn.query("SELECT id, status, report_path, message, report->>'outcome' AS stored, finished_at IS NOT NULL AS done FROM import_runs ORDER BY id").rows
+        #expect(rows.map { $0["status"] ?? "" } == ["applied", "skipped", "dry_run", "aborted", "failed"])
+        #expect(rows.allSatisfy { $0["stored"] == $0["status"] && $0["done"] == "t" })
+        #expect(rows.map { $0["report_path"] ?? "" } == (1...5).map { "\(reports)/\($0)" })
+        #expect(rows[3]["message"]?.contains("max_rejects") == true, "\(rows[3]["message"] ?? "")")
+        #expect(rows[4]["message"]?.contains("nothing was applied") == true)
+        // Nothing but the first run changed the data.
+        #expect(try f.int("SELECT count(*) FROM orders") == 3)
+        // Each report names the history row it is stored under.
+        for (i, row) in rows.enumerated() {
+            let json = try Data(contentsOf: URL(fileURLWithPath: "\(reports)/\(i + 1)/report.json"))
+            let report = try JSONDecoder().decode(RunReport.self, from: json)
+            #expect(report.importRunId.map(String.init) == row["id"], "report \(i + 1)")
+        }
+
+        let failedOnly = text(try orderflow(["runs", "--outcome", "failed"], f))
+        #expect(failedOnly.contains("failed") && failedOnly.contains("broken.csv.gz") && !failedOnly.contains("applied "), "\(failedOnly)")
+        let all = text(try orderflow(["runs", "--pipeline", "nightly"], f))
+        for outcome in ["applied", "skipped", "dry_run", "aborted", "failed"] { #expect(all.contains(outcome), "\(all)") }
+        #expect(text(try orderflow(["runs", "--pipeline", "other"], f)).contains("no runs match"))
+
+        let abortedId = rows[3]["id"] ?? ""
+        let summary = text(try orderflow(["runs", abortedId], f))
+        #expect(summary.contains("**Outcome: aborted**") && summary.contains("## Rejected records"), "\(summary)")
+        let stored = try orderflow(["runs", abortedId, "--json"], f)
+        let decoded = try JSONDecoder().decode(RunReport.self, from: Data(stored.output))
+        #expect(decoded.outcome == .aborted && decoded.importRunId.map(String.init) == abortedId)
+    }
+
+    @Test func anInboxOfFiveFilesEndsInTheRightPlacesWithFiveHistoryRows() throws {
+        let f = try PipelineFixture()
+        let inbox = f.path("inbox")
+        try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
+        let pipeline = try f.file("p.yaml", """
+            name: nightly-inbox
+            kind: orders
+            source: legacy
+            guards:
+              max_rejects: 0
+            inbox:
+              directory: \(inbox)
+              pattern: "*.csv*"
+              settle_seconds: 0
+            """)
+        // Applied the night before, by hand: the inbox's copy is skipped, then filed as processed.
+        let earlier = try f.file("earlier.csv", Self.feed("D", 2))
+        #expect(try orderflow(["run", pipeline, earlier, "--report-dir", f.path("r0")], f).status == 0)
+
+        try Self.feed("A", 3).write(toFile: "\(inbox)/20261201-a.csv", atomically: false, encoding: .utf8)
+        try gzipFile(f, "\(inbox)/20261202-b.csv.gz", Self.feed("B", 4))
+        try Self.feed("D", 2).write(toFile: "\(inbox)/20261203-dup.csv", atomically: false, encoding: .utf8)
+        try gzipFile(f, "\(inbox)/20261204-broken.csv.gz", Self.feed("C", 300), truncated: true)
+        try Self.feed("E", 2, bad: true).write(toFile: "\(inbox)/20261205-rejects.csv", atomically: false, encoding: .utf8)
+        // Not feeds, or not ready: left alone.
+        try "x".write(toFile: "\(inbox)/notes.txt", atomically: false, encoding: .utf8)
+        try Self.feed("F", 1).write(toFile: "\(inbox)/.20261206-hidden.csv", atomically: false, encoding: .utf8)
+        try Self.feed("G", 1).write(toFile: "\(inbox)/20261207-upload.csv.part", atomically: false, encoding: .utf8)
+
+        let batch = try orderflow(["run", pipeline, "--report-dir", f.path("reports")], f)
+        let out = text(batch)
+        #expect(batch.status == 1, "the worst outcome is the broken file's: \(out)\n\(batch.error)")
+        func names(_ dir: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
+        #expect(names("\(inbox)/processed") == ["20261201-a.csv", "20261202-b.csv.gz", "20261203-dup.csv"])
+        #expect(names("\(inbox)/failed") == ["20261204-broken.csv.gz", "20261204-broken.csv.gz.report", "20261205-rejects.csv", "20261205-rejects.csv.report"])
+        #expect(names(inbox).filter { !$0.hasPrefix(".orderflow") } == [".20261206-hidden.csv", "20261207-upload.csv.part", "failed", "notes.txt", "processed"])
+        // The link beside a failed file leads to the report that says why.
+        let why = try String(contentsOfFile: "\(inbox)/failed/20261205-rejects.csv.report/report.md", encoding: .utf8)
+        #expect(why.contains("**Outcome: aborted**"))
+
+        let history = try f.conn.query("SELECT status, input_name FROM import_runs WHERE id > 1 ORDER BY id").rows
+        #expect(history.map { $0["status"] ?? "" } == ["applied", "applied", "skipped", "failed", "aborted"])
+        #expect(history.map { URL(fileURLWithPath: $0["input_name"] ?? "").lastPathComponent }
+                == ["20261201-a.csv", "20261202-b.csv.gz", "20261203-dup.csv", "20261204-broken.csv.gz", "20261205-rejects.csv"])
+        for (name, outcome) in [("20261201-a.csv", "applied"), ("20261203-dup.csv", "skipped"), ("20261204-broken.csv.gz", "failed")] {
+            #expect(out.contains("inbox: \(name): \(outcome)"), "\(out)")
+        }
+        #expect(try f.int("SELECT count(*) FROM orders") == 2 + 3 + 4)
+
+        // The next night: nothing new is ready.
+        let again = try orderflow(["run", pipeline, "--report-dir", f.path("reports")], f)
+        #expect(again.status == 0 && text(again).contains("no ready files"), "\(text(again))")
+    }
+
+    @Test func aFileStillBeingWrittenWaitsUntilItSettles() throws {
+        let f = try PipelineFixture()
+        let inbox = f.path("inbox")
+        try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
+        let pipeline = try f.file("p.yaml", "name: settle\nkind: orders\nsource: legacy\n")
+        try Self.feed("A", 1).write(toFile: "\(inbox)/a.csv", atomically: false, encoding: .utf8)
+        let fresh = try orderflow(["run", pipeline, "--inbox", inbox, "--report-dir", f.path("reports")], f)
+        // The default settle time is 10 s: a file written just now is not ready.
+        #expect(fresh.status == 0 && text(fresh).contains("no ready files"), "\(text(fresh))")
+        #expect(FileManager.default.fileExists(atPath: "\(inbox)/a.csv"))
+        // Modified a minute ago: ready.
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: "\(inbox)/a.csv")
+        let settled = try orderflow(["run", pipeline, "--inbox", inbox, "--report-dir", f.path("reports")], f)
+        #expect(settled.status == 0 && FileManager.default.fileExists(atPath: "\(inbox)/processed/a.csv"), "\(text(settled))")
+    }
+
+    @Test func twoInboxRunsStartedTogetherRunEachFileOnce() throws {
+        let f = try PipelineFixture()
+        let inbox = f.path("inbox")
+        try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
+        let pipeline = try f.file("p.yaml", "name: twice\nkind: orders\nsource: legacy\n")
+        for i in 0..<6 {
+            try Self.feed("N\(i)-", 50).write(toFile: "\(inbox)/file-\(i).csv", atomically: false, encoding: .utf8)
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: "\(inbox)/file-\(i).csv")
+        }
+        let binary = try OrderflowBinary.path()
+        let args = ["run", pipeline, "--inbox", inbox, "--database", f.url]
+        let first = try OrderflowBinary.launch(args + ["--report-dir", f.path("r1")], errorLog: f.path("first.log"))
+        let second = try OrderflowBinary.launch(args + ["--report-dir", f.path("r2")], errorLog: f.path("second.log"))
+        first.waitUntilExit()
+        second.waitUntilExit()
+        _ = binary
+        #expect(first.terminationStatus == 0 && second.terminationStatus == 0, "\(first.stderr)\n\(second.stderr)")
+        #expect(try f.int("SELECT count(*) FROM import_runs") == 6)
+        #expect(try f.int("SELECT count(DISTINCT input_name) FROM import_runs WHERE status = 'applied'") == 6)
+        #expect(try f.int("SELECT count(*) FROM orders") == 300)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: "\(inbox)/processed")) ?? []).count == 6)
+    }
+}
