@@ -99,3 +99,40 @@ extension YAMLDefinition {
         try parse(yaml: try YAMLMap.text(ofFile: path), file: path)
     }
 }
+
+extension YAMLMap {
+    /// A list of mappings (`notify: [- url: …]`), each keyed `k[i]` in errors; `[]` when absent.
+    public func mapList(_ k: String, expected: String) throws -> [YAMLMap] {
+        guard let v = map[k] else { return [] }
+        guard let list = v as? [Any] else { throw fail(key(k), expected) }
+        return try list.enumerated().map { i, item in
+            let itemKey = "\(key(k))[\(i)]"
+            guard let m = item as? [String: Any] else { throw fail(itemKey, "a mapping") }
+            return YAMLMap(map: m, path: itemKey, fail: fail)
+        }
+    }
+
+    /// A number that YAML may write as `10` or `0.5` (seconds), within `range`.
+    public func number(_ k: String, in range: ClosedRange<Double>) throws -> Double? {
+        guard let v = map[k] else { return nil }
+        // Bool is checked first: a YAML `true` must not pass as 1.
+        let n: Double? = v is Bool ? nil : (v as? Int).map(Double.init) ?? (v as? Double)
+        guard let n, n.isFinite, range.contains(n) else {
+            throw fail(key(k), "a number from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))")
+        }
+        return n
+    }
+
+    /// A whole number within `range` (unlike `int`, zero may be allowed).
+    public func wholeNumber(_ k: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let v = map[k] else { return nil }
+        guard !(v is Bool), let i = v as? Int, range.contains(i) else {
+            throw fail(key(k), "a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return i
+    }
+
+    private static func format(_ d: Double) -> String {
+        d == d.rounded() ? String(Int(d)) : String(d)
+    }
+}

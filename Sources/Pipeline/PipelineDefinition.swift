@@ -34,6 +34,8 @@ public struct PipelineDefinition: Sendable, Equatable {
     public var tracking = TrackingSettings()
     /// The directory `orderflow run --inbox` takes new files from (docs/operations.md).
     public var inbox: InboxSettings?
+    /// The webhooks told when a run ends (docs/notifications.md).
+    public var notify: [WebhookDefinition] = []
 
     /// An inbox: which files of a directory are feeds, and where they go once run.
     public struct InboxSettings: Sendable, Equatable {
@@ -117,7 +119,7 @@ extension PipelineDefinition: YAMLDefinition {
         var reader = try YAMLMap.root(yaml: yaml, file: file, expected: "a mapping with name, kind, source, …")
         let fail = reader.fail
         try reader.allowOnly(["name", "kind", "source", "input", "mapping", "mode", "enforce_transitions", "defaults", "guards", "description",
-                              "carrier", "event_time", "event_codes", "hold_days", "match_window_days", "shared_tracking", "shipped_at", "inbox"])
+                              "carrier", "event_time", "event_codes", "hold_days", "match_window_days", "shared_tracking", "shipped_at", "inbox", "notify"])
 
         var def = PipelineDefinition(name: try reader.string("name", required: true)!, source: "")
         guard let kind = Kind(rawValue: try reader.string("kind", required: true)!) else {
@@ -171,6 +173,7 @@ extension PipelineDefinition: YAMLDefinition {
                 def.defaultCurrency = c
             }
         }
+        def.notify = try WebhookDefinition.list(in: reader)
         if var inbox = try reader.child("inbox") {
             def.inbox = try parseInbox(&inbox, fail: fail)
         }

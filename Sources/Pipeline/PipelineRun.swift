@@ -72,10 +72,15 @@ public struct PipelineRun {
                 if let written = try? finish(report, nil) { report = written }
             }
         }
-        do {
-            report.importRunId = try RunHistory.record(report, inputSHA256: runDigest, on: conn)
-        } catch {
-            report.historyError = "\(error)"
+        if report.importRunId == nil {
+            // It never got a history id: the database has no current schema, or went away.
+            report.historyError = "not recorded: the run stopped before it got a history id"
+        } else {
+            do {
+                report.importRunId = try RunHistory.record(report, inputSHA256: runDigest, on: conn)
+            } catch {
+                report.historyError = "\(error)"
+            }
         }
         return Result(report: report, error: failure)
     }
@@ -85,6 +90,7 @@ public struct PipelineRun {
         let cancellation = options.cancellation
         // The id comes from the history's sequence, which a rollback does not take back: a run
         // that ends without committing is recorded under the id its report already names.
+        try Migrator().requireCurrent(conn)
         report.importRunId = try RunHistory.reserveId(on: conn)
         // stdin cannot be read twice (the rejects file needs a second pass): spool it once.
         let spooled = try inputs.map { try $0 == "-" ? InputSpool.spoolStandardInput() : $0 }

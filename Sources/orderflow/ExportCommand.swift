@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Monitoring
 import OrderModel
 import Pipeline
 import PostgresClient
@@ -25,6 +26,7 @@ struct ExportCommand: ParsableCommand {
             """)
 
     @OptionGroup var db: DatabaseOptions
+    @OptionGroup var logging: LogOptions
     @Argument(help: "An export pipeline (kind: export); optional when flags say everything.") var pipeline: String?
     @Option(help: "orders (totals per order), lines (one row per line item), history (order events) or shipments (one row per shipment with its order).")
     var dataset: ExportDefinition.Dataset?
@@ -41,8 +43,11 @@ struct ExportCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Start a CSV with a UTF-8 byte order mark (for Excel).") var bom: Bool?
     @Option(name: [.short, .customLong("output")], help: "Output file, or - for standard output.") var output: String
     @Option(help: "Where report.json/.md/.html go (default: beside the output file).") var reportDir: String?
+    @Option(help: "Write the export's Prometheus metrics to this file, for node exporter's textfile collector (docs/metrics.md).")
+    var metricsFile: String?
 
     func run() throws {
+        logging.bootstrap()
         let definition = try configuring {
             let definition = try resolvedDefinition()
             try definition.validate()
@@ -66,6 +71,7 @@ struct ExportCommand: ParsableCommand {
             let report = try export.run(on: conn, output: path, exportId: exportId)
             try ExportReportWriter(directory: directory).write(report)
             printSummary(report, directory: directory)
+            writeMetrics(report)
         } catch {
             var report = ExportReport(exportId: exportId, definition: definition, database: target, startedAt: Timestamp.now.description)
             let cancelled = (error as? ExportError)?.code == .cancelled
@@ -76,6 +82,7 @@ struct ExportCommand: ParsableCommand {
             try? ExportReportWriter(directory: directory).write(report)
             note("error: \(error)")
             note("no file was written; report: \(directory.path)/report.md")
+            writeMetrics(report)
             if let e = error as? ExportError, e.code == .invalidDefinition { throw Exit.usage }
             throw Exit.failed
         }
@@ -104,6 +111,25 @@ struct ExportCommand: ParsableCommand {
         if let gzip { d.gzip = gzip } else if lower.hasSuffix(".gz") { d.gzip = true }
         if let bom { d.bom = bom }
         return d
+    }
+
+    /// The export's metrics file (docs/metrics.md); a file that cannot be written is a warning.
+    func writeMetrics(_ r: ExportReport) {
+        guard let metricsFile else { return }
+        func seconds(_ text: String?) -> Double { text.flatMap { Timestamp(rfc3339: $0) }.map { Double($0.microseconds) / 1e6 } ?? Date().timeIntervalSince1970 }
+        let finished = seconds(r.finishedAt)
+        let existing = (try? String(contentsOfFile: metricsFile, encoding: .utf8)) ?? ""
+        let lastSuccess = r.outcome == .exported ? finished
+            : MetricsTextFile.value(of: "orderflow_job_last_success_timestamp_seconds", command: "export", pipeline: r.pipeline, in: existing)
+        var metrics = JobMetrics(command: "export", pipeline: r.pipeline, kind: "export", outcome: r.outcome == .exported ? "applied" : r.outcome.rawValue,
+                                 startedAt: seconds(r.startedAt), finishedAt: finished, lastSuccessAt: lastSuccess)
+        metrics.stages = r.stages.map { (name: $0.name, seconds: $0.seconds) }
+        if let o = r.output { metrics.changes = ["rows": o.rows, "bytes": Int(o.bytes)] }
+        do {
+            try MetricsTextFile.write(metrics, to: metricsFile)
+        } catch {
+            note("warning: cannot write the metrics file \(metricsFile): \(error)")
+        }
     }
 
     func printSummary(_ r: ExportReport, directory: URL) {

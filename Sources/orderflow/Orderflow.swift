@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Monitoring
 
 /// The orderflow command line: imports, exports, the API and the embedded database.
 @main
@@ -43,9 +44,16 @@ enum Exit {
     static let guardAborted = ExitCode(3)
 }
 
-/// Prints a line to standard error (messages for the user, never data).
-func note(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+/// Prints a line to standard error (messages for the user, never data): text, or with
+/// `--log-format json` one JSON object with the current run's fields.
+func note(_ message: String, fields: [String: String] = [:]) {
+    guard Console.format.withLock({ $0 }) == .json else {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        return
+    }
+    let level = message.hasPrefix("error") ? "error" : message.hasPrefix("warning") || message.hasPrefix("aborted") ? "warning" : "info"
+    JSONLogHandler.write(level: level, message: message, label: "orderflow",
+                         fields: Console.fields.withLock { $0 }.merging(fields) { $1 })
 }
 
 extension ParsableCommand {

@@ -12,6 +12,7 @@ struct RunCommand: ParsableCommand {
         abstract: "Import feeds through a pipeline: read → validate → diff → apply → report, in one transaction.")
 
     @OptionGroup var db: DatabaseOptions
+    @OptionGroup var logging: LogOptions
     @Argument(help: "The pipeline definition (pipelines/*.yaml).") var pipeline: String
     @Argument(help: "Input files (CSV or NDJSON, gzip'd or not); - reads standard input. None with --inbox.") var inputs: [String] = []
     @Option(help: "Run every ready file of this directory, oldest name first, each as its own run (default: the pipeline's inbox: directory when no input is given).")
@@ -32,6 +33,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        logging.bootstrap()
         var options = RunOptions()
         options.dryRun = dryRun
         options.force = force
@@ -106,6 +108,8 @@ struct RunCommand: ParsableCommand {
         defer { trap.restore() }
         let directory = URL(fileURLWithPath: reportDir ?? "reports/\(runId)")
         options.reportDirectory = directory.path
+        Console.fields.withLock { $0 = ["run_id": runId, "pipeline": definition.name] }
+        defer { Console.fields.withLock { $0 = [:] } }
         let conn: PostgresConnection
         do {
             conn = try connect()
@@ -129,7 +133,9 @@ struct RunCommand: ParsableCommand {
             try ReportWriter(directory: directory).write(report, rejects: rejects, definition: definition, inputs: inputs)
         }
         let report = followUp.finished(result.report, definition: definition, conn: conn)
-        if let historyError = report.historyError { note("warning: the run could not be recorded in the run history: \(historyError)") }
+        if let historyError = report.historyError, report.importRunId != nil {
+            note("warning: the run could not be recorded in the run history: \(historyError)")
+        }
         guard let error = result.error else {
             printSummary(report, directory: directory)
             return Ended(code: 0, report: report)

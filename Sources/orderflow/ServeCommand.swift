@@ -17,6 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var db: DatabaseOptions
+    @OptionGroup var logging: LogOptions
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
@@ -60,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
             if migrate { try Migrator().migrate(conn) } else { try Migrator().requireCurrent(conn) }
             return conninfo
         }
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        if logging.logFormat == .json { logging.bootstrap() } else { LoggingSystem.bootstrap(StreamLogHandler.standardError) }
         var logger = Logger(label: "orderflow.api")
         logger.logLevel = logLevel
 

@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import Notifications
 import OrderflowTestSupport
 import Pipeline
 import PostgresClient
@@ -17,8 +19,16 @@ struct OperationsTests {
         return csv
     }
 
-    func orderflow(_ args: [String], _ f: PipelineFixture) throws -> ProgramOutput {
-        try TestProgram.run(try OrderflowBinary.path(), args + ["--database", f.url])
+    func orderflow(_ args: [String], _ f: PipelineFixture, environment: [String: String]? = nil) throws -> ProgramOutput {
+        try TestProgram.run(try OrderflowBinary.path(), args + ["--database", f.url], environment: environment)
+    }
+
+    static let secret = "s3cret-for-tests"
+
+    /// The HMAC a receiver computes to trust a post.
+    static func signature(_ body: [UInt8]) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
+        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
     }
 
     func text(_ output: ProgramOutput) -> String { String(decoding: output.output, as: UTF8.self) }
@@ -75,6 +85,10 @@ struct OperationsTests {
     }
 
     @Test func anInboxOfFiveFilesEndsInTheRightPlacesWithFiveHistoryRows() throws {
+        try withWebhookReceiver { receiver in try inboxOfFive(receiver) }
+    }
+
+    func inboxOfFive(_ receiver: WebhookReceiver) throws {
         let f = try PipelineFixture()
         let inbox = f.path("inbox")
         try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
@@ -88,10 +102,19 @@ struct OperationsTests {
               directory: \(inbox)
               pattern: "*.csv*"
               settle_seconds: 0
+            notify:
+              - url: http://127.0.0.1:\(receiver.port)/alerts
+                on: [failed, aborted]
+                secret_env: OF_TEST_SECRET
+                backoff_seconds: 0
+              - url: http://127.0.0.1:\(receiver.port)/chat
+                on: [applied]
+                format: slack
             """)
+        let environment = ProcessInfo.processInfo.environment.merging(["OF_TEST_SECRET": Self.secret]) { $1 }
         // Applied the night before, by hand: the inbox's copy is skipped, then filed as processed.
         let earlier = try f.file("earlier.csv", Self.feed("D", 2))
-        #expect(try orderflow(["run", pipeline, earlier, "--report-dir", f.path("r0")], f).status == 0)
+        #expect(try orderflow(["run", pipeline, earlier, "--report-dir", f.path("r0")], f, environment: environment).status == 0)
 
         try Self.feed("A", 3).write(toFile: "\(inbox)/20261201-a.csv", atomically: false, encoding: .utf8)
         try gzipFile(f, "\(inbox)/20261202-b.csv.gz", Self.feed("B", 4))
@@ -103,7 +126,9 @@ struct OperationsTests {
         try Self.feed("F", 1).write(toFile: "\(inbox)/.20261206-hidden.csv", atomically: false, encoding: .utf8)
         try Self.feed("G", 1).write(toFile: "\(inbox)/20261207-upload.csv.part", atomically: false, encoding: .utf8)
 
-        let batch = try orderflow(["run", pipeline, "--report-dir", f.path("reports")], f)
+        let metrics = f.path("metrics/orderflow.prom")
+        try FileManager.default.createDirectory(atPath: f.path("metrics"), withIntermediateDirectories: true)
+        let batch = try orderflow(["run", pipeline, "--report-dir", f.path("reports"), "--metrics-file", metrics], f, environment: environment)
         let out = text(batch)
         #expect(batch.status == 1, "the worst outcome is the broken file's: \(out)\n\(batch.error)")
         func names(_ dir: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
@@ -123,8 +148,39 @@ struct OperationsTests {
         }
         #expect(try f.int("SELECT count(*) FROM orders") == 2 + 3 + 4)
 
+        // Exactly the posts asked for: the applied runs in chat, the failed and aborted ones
+        // signed to the alerts hook; the skip is told to nobody.
+        let posts = receiver.waitForRequests(5)
+        #expect(posts.count == 5)
+        #expect(posts.filter { $0.path == "/chat" }.count == 3, "the earlier run and two inbox files were applied")
+        let alerts = posts.filter { $0.path == "/alerts" }
+        #expect(alerts.count == 2)
+        var alerted: [String: RunNotification] = [:]
+        for post in alerts {
+            #expect(post.header("X-Orderflow-Signature") == Self.signature(post.body), "a valid signature")
+            let notification = try JSONDecoder().decode(RunNotification.self, from: Data(post.body))
+            alerted[notification.outcome] = notification
+            #expect(post.header("X-Orderflow-Event") == notification.event)
+        }
+        #expect(alerted["failed"]?.inputs.first?.hasSuffix("20261204-broken.csv.gz") == true)
+        #expect(alerted["aborted"]?.counts["recordsRejected"] == 1 && alerted["aborted"]?.historyId != nil)
+        let failedId = alerted["failed"]?.historyId ?? -1
+        #expect(try f.scalar("SELECT notifications->0->>'delivered' FROM import_runs WHERE id = \(failedId)") == "true")
+        #expect(try f.scalar("SELECT status FROM import_runs WHERE id = \(failedId)") == "failed")
+        for post in posts.filter({ $0.path == "/chat" }) {
+            #expect(post.header("X-Orderflow-Signature") == nil && post.bodyText.hasPrefix("{\"text\":\"orderflow nightly-inbox: applied"), "\(post.bodyText)")
+        }
+
+        // The metrics file: the last run of the batch, and the last success from the history.
+        let prom = try String(contentsOfFile: metrics, encoding: .utf8)
+        #expect(prom.contains("orderflow_job_last_outcome{command=\"run\",pipeline=\"nightly-inbox\",kind=\"orders\",outcome=\"aborted\"} 1"), "\(prom)")
+        #expect(prom.contains("orderflow_job_last_success_timestamp_seconds{command=\"run\",pipeline=\"nightly-inbox\""))
+        #expect(prom.contains("orderflow_job_last_rejects{command=\"run\",pipeline=\"nightly-inbox\",kind=\"orders\",reason="), "\(prom)")
+        let check = try TestProgram.run("/usr/bin/promtool", ["check", "metrics"], input: Array(prom.utf8))
+        #expect(check.status == 0 && check.error.isEmpty && check.output.isEmpty, "\(check.error)")
+
         // The next night: nothing new is ready.
-        let again = try orderflow(["run", pipeline, "--report-dir", f.path("reports")], f)
+        let again = try orderflow(["run", pipeline, "--report-dir", f.path("reports")], f, environment: environment)
         #expect(again.status == 0 && text(again).contains("no ready files"), "\(text(again))")
     }
 
@@ -165,5 +221,87 @@ struct OperationsTests {
         #expect(try f.int("SELECT count(DISTINCT input_name) FROM import_runs WHERE status = 'applied'") == 6)
         #expect(try f.int("SELECT count(*) FROM orders") == 300)
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: "\(inbox)/processed")) ?? []).count == 6)
+    }
+
+    @Test func aWebhookThatIsDownOrAnswers500ChangesNoOutcomeAndIsNotedInTheReportAndHistory() throws {
+        let f = try PipelineFixture()
+        let down = try WebhookReceiver.downURL()
+        try withWebhookReceiver(.init(status: 500)) { failing in
+            let pipeline = try f.file("p.yaml", """
+                name: told
+                kind: orders
+                source: legacy
+                notify:
+                  - url: \(down.absoluteString)
+                    on: [applied, failed]
+                    retries: 1
+                    backoff_seconds: 0
+                  - url: \(failing.url.absoluteString)/hook
+                    on: [applied, failed]
+                    retries: 2
+                    backoff_seconds: 0.01
+                """)
+            let good = try orderflow(["run", pipeline, try f.file("a.csv", Self.feed("A", 2)), "--report-dir", f.path("ok")], f)
+            #expect(good.status == 0, "\(good.error)")
+            #expect(good.error.contains("not told about the run"))
+            #expect(failing.requests.count == 3, "one attempt and two retries")
+            let report = try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: f.path("ok/report.json"))))
+            #expect(report.outcome == .applied)
+            #expect(report.notifications?.map(\.delivered) == [false, false])
+            #expect(report.notifications?.last?.status == 500 && report.notifications?.last?.attempts == 3)
+            #expect(try String(contentsOfFile: f.path("ok/report.md"), encoding: .utf8).contains("## Notifications"))
+            #expect(try f.int("SELECT jsonb_array_length(notifications) FROM import_runs WHERE status = 'applied'") == 2)
+
+            let broken = f.path("broken.csv.gz")
+            try gzipFile(f, broken, Self.feed("C", 300), truncated: true)
+            #expect(try orderflow(["run", pipeline, broken, "--report-dir", f.path("bad")], f).status == 1, "still the run's own exit code")
+        }
+        // A secret the pipeline names but the environment lacks stops the run before it starts.
+        let signed = try f.file("s.yaml", "name: s\nkind: orders\nsource: legacy\nnotify:\n  - url: http://127.0.0.1:1/x\n    secret_env: OF_NOT_SET_ANYWHERE\n")
+        let refused = try orderflow(["run", signed, try f.file("b.csv", Self.feed("B", 1))], f)
+        #expect(refused.status == 2 && refused.error.contains("OF_NOT_SET_ANYWHERE"), "\(refused.error)")
+    }
+
+    @Test func jsonLogLinesCarryTheRunId() throws {
+        let f = try PipelineFixture()
+        let pipeline = try f.file("p.yaml", "name: logged\nkind: orders\nsource: legacy\n")
+        let broken = f.path("broken.csv.gz")
+        try gzipFile(f, broken, Self.feed("C", 300), truncated: true)
+        let out = try orderflow(["run", pipeline, broken, "--log-format", "json", "--report-dir", f.path("r")], f)
+        #expect(out.status == 1)
+        let lines = out.error.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["time"] is String && object?["level"] is String && object?["message"] is String, "\(line)")
+            #expect((object?["run_id"] as? String)?.contains("logged") == true, "\(line)")
+        }
+        #expect(lines.contains { $0.contains("\"level\":\"error\"") })
+    }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func theSchedulingFilesInTheDocsAreValidAndAreTheOnesShipped() throws {
+        let docs = try String(contentsOf: Self.root.appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        let deploy = Self.root.appendingPathComponent("deploy")
+        for file in ["systemd/orderflow-tracking.service", "systemd/orderflow-tracking.timer", "prometheus/orderflow-alerts.yml"] {
+            let text = try String(contentsOf: deploy.appendingPathComponent(file), encoding: .utf8)
+            #expect(docs.contains(text), "docs/operations.md shows deploy/\(file) as it is")
+        }
+        let rules = try TestProgram.run("/usr/bin/promtool", ["check", "rules", deploy.appendingPathComponent("prometheus/orderflow-alerts.yml").path])
+        #expect(rules.status == 0, "\(rules.error)")
+
+        // systemd-analyze checks that ExecStart's program exists: point it at the built binary.
+        let scratch = try TemporaryDirectory(prefix: "of-units")
+        let binary = try OrderflowBinary.path()
+        for unit in ["orderflow-tracking.service", "orderflow-tracking.timer"] {
+            let text = try String(contentsOf: deploy.appendingPathComponent("systemd/\(unit)"), encoding: .utf8)
+                .replacingOccurrences(of: "/usr/local/bin/orderflow", with: binary)
+                .replacingOccurrences(of: "WorkingDirectory=/var/lib/orderflow", with: "WorkingDirectory=\(scratch.url.path)")
+            try text.write(toFile: scratch.path(unit), atomically: false, encoding: .utf8)
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else { return }
+        let verify = try TestProgram.run("/usr/bin/systemd-analyze", ["verify", scratch.path("orderflow-tracking.service"), scratch.path("orderflow-tracking.timer")])
+        #expect(verify.status == 0 && !verify.error.contains("orderflow-tracking"), "\(verify.error)")
     }
 }
