@@ -11,12 +11,15 @@ public enum OrderAPI {
     public static let applicationName = "orderflow-api"
 
     /// The router with every route and middleware; tests drive it directly.
-    public static func router(pool: PostgresConnectionPool, configuration: OrderAPIConfiguration,
+    public static func router(pool: PostgresConnectionPool, configuration: OrderAPIConfiguration, metrics: APIMetrics = APIMetrics(),
                               now: @escaping @Sendable () -> Timestamp = { Timestamp.now }) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+        // Outermost: the answer it records is the one the client gets (problems included).
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemAndLogMiddleware())
         if !configuration.tokens.isEmpty { router.add(middleware: BearerAuthMiddleware(tokens: configuration.tokens)) }
         HealthRoutes(pool: pool).add(to: router)
+        MetricsRoutes(pool: pool, metrics: metrics).add(to: router)
         OrderRoutes(pool: pool, maxBodyBytes: configuration.maxBodyBytes, now: now).add(to: router)
         return router
     }

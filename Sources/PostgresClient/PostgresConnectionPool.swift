@@ -69,6 +69,22 @@ public final class PostgresConnectionPool: Sendable {
         }
     }
 
+    /// How busy the pool is right now (for `/metrics`).
+    public struct Statistics: Sendable, Equatable {
+        /// Worker threads, one connection each.
+        public var size: Int
+        /// Connections running a job.
+        public var inUse: Int
+        /// Jobs queued for a free connection.
+        public var waiting: Int
+    }
+
+    /// A snapshot of the pool's load.
+    public var statistics: Statistics {
+        let (running, waiting) = queue.load
+        return Statistics(size: max(1, configuration.size), inUse: running, waiting: waiting)
+    }
+
     /// Lets queued jobs finish, then ends the threads and closes their connections.
     public func shutdown() {
         queue.close()
@@ -82,10 +98,12 @@ public final class PostgresConnectionPool: Sendable {
                     connection = try open(configuration)
                 } catch {
                     job.fail(error)
+                    queue.finished()
                     continue
                 }
             }
             job.run(connection!)
+            queue.finished()
             if let conn = connection, !conn.isAlive || conn.inTransaction {
                 // A broken socket or a transaction left open by a failed job: start clean next time.
                 conn.rollbackQuietly()
@@ -120,6 +138,7 @@ private final class JobQueue: @unchecked Sendable {
     private var jobs: [Job] = []
     private var head = 0
     private var closed = false
+    private var running = 0
 
     func push(_ job: Job) -> Bool {
         condition.lock()
@@ -138,8 +157,23 @@ private final class JobQueue: @unchecked Sendable {
         guard head < jobs.count else { return nil }
         let job = jobs[head]
         head += 1
+        running += 1
         if head == jobs.count { jobs.removeAll(keepingCapacity: true); head = 0 }
         return job
+    }
+
+    /// A job taken by `pop` is done.
+    func finished() {
+        condition.lock()
+        running -= 1
+        condition.unlock()
+    }
+
+    /// Jobs running and jobs waiting.
+    var load: (running: Int, waiting: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (running, jobs.count - head)
     }
 
     func close() {
