@@ -15,6 +15,7 @@ enum MethodNotAllowed {
         (["orders", "*", "shipments"], "GET, HEAD, POST"),
         (["orders", "*", "history"], "GET, HEAD"),
         (["health", "live"], "GET, HEAD"),
+        (["metrics"], "GET, HEAD"),
         (["health", "ready"], "GET, HEAD"),
         (["openapi.yaml"], "GET, HEAD"),
     ]
