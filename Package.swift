@@ -70,7 +70,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Monitoring", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "Monitoring", dependencies: ["Feeds", .product(name: "Logging", package: "swift-log")]),
         .target(name: "OrderflowTestSupport", dependencies: [
             "EmbeddedPostgres", "PostgresClient", "OrderStore", "Feeds", "RunSupport",
             .product(name: "NIOCore", package: "swift-nio"),

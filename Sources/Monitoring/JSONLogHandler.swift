@@ -1,6 +1,6 @@
+import Feeds
 import Foundation
 import Logging
-import Synchronization
 
 /// A swift-log handler that writes one JSON object per line to standard error, for log shippers
 /// (docs/metrics.md): `time`, `level`, `message`, `label`, then the metadata as fields.
@@ -24,9 +24,9 @@ public struct JSONLogHandler: LogHandler {
 
     /// Writes one line; each line is one `write(2)`, so lines of several threads never interleave.
     public static func write(level: String, message: String, label: String, fields: [String: String]) {
-        var line = "{\"time\":\(quote(timestamp())),\"level\":\(quote(level)),\"message\":\(quote(message)),\"label\":\(quote(label))"
+        var line = "{\"time\":\(jsonStringLiteral(timestamp())),\"level\":\(jsonStringLiteral(level)),\"message\":\(jsonStringLiteral(message)),\"label\":\(jsonStringLiteral(label))"
         for (key, value) in fields.sorted(by: { $0.key < $1.key }) where !["time", "level", "message", "label"].contains(key) {
-            line += ",\(quote(key)):\(quote(value))"
+            line += ",\(jsonStringLiteral(key)):\(jsonStringLiteral(value))"
         }
         line += "}\n"
         line.utf8CString.withUnsafeBufferPointer { buffer in
@@ -42,23 +42,5 @@ public struct JSONLogHandler: LogHandler {
         gmtime_r(&seconds, &parts)
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
                       Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
-    }
-
-    /// A JSON string literal: quotes, backslashes and every control character escaped.
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,3 +1,4 @@
+import DefinitionFile
 import Foundation
 import RunSupport
 
@@ -107,24 +108,6 @@ public struct RunReport: Codable, Sendable {
         public var message: String
     }
 
-    /// One webhook told about the run (docs/notifications.md); a failed delivery never changes the outcome.
-    public struct NotificationRecord: Codable, Sendable, Equatable {
-        public var url: String
-        public var event: String
-        public var delivered: Bool
-        public var attempts: Int
-        public var status: Int?
-        public var error: String?
-        public init(url: String, event: String, delivered: Bool, attempts: Int, status: Int?, error: String?) {
-            self.url = url
-            self.event = event
-            self.delivered = delivered
-            self.attempts = attempts
-            self.status = status
-            self.error = error
-        }
-    }
-
     public var runId: String
     /// The run's row in the run history (`import_runs.id`, `orderflow runs ID`).
     public var importRunId: Int64?
@@ -158,7 +141,7 @@ public struct RunReport: Codable, Sendable {
     /// The directory holding report.json, report.md, report.html and the rejects file.
     public var reportDirectory: String?
     /// The webhooks told about this run (written after the run ended).
-    public var notifications: [NotificationRecord]?
+    public var notifications: [WebhookDelivery]?
     /// Set when the run could not be recorded in the run history (the database was unreachable).
     public var historyError: String?
 

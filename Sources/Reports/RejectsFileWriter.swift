@@ -100,7 +100,7 @@ public struct RejectsFileWriter {
         var buffer: [UInt8] = []
         while let line = try reader.next() {
             while let entry = cursor.take(line: line.line) {
-                let tag = "\"line\":\(entry.line),\"reason\":\(jsonString(entry.reason)),\"message\":\(jsonString(entry.message))"
+                let tag = "\"line\":\(entry.line),\"reason\":\(jsonStringLiteral(entry.reason)),\"message\":\(jsonStringLiteral(entry.message))"
                 let raw = line.raw
                 let start = raw.firstIndex(where: { $0 != 0x20 && $0 != 0x09 })
                 if let start, raw[start] == UInt8(ascii: "{"), (try? line.parseObject()) != nil {
@@ -112,7 +112,7 @@ public struct RejectsFileWriter {
                     if !empty { buffer.append(UInt8(ascii: ",")) }
                     buffer.append(contentsOf: rest)
                 } else {
-                    buffer.append(contentsOf: Array("{\(tag),\"record\":\(jsonString(String(decoding: raw, as: UTF8.self)))}".utf8))
+                    buffer.append(contentsOf: Array("{\(tag),\"record\":\(jsonStringLiteral(String(decoding: raw, as: UTF8.self)))}".utf8))
                 }
                 buffer.append(0x0A)
             }
@@ -145,21 +145,4 @@ final class RejectCursor {
     private func advance() {
         repeat { current = reader.next() } while current.map { $0.file != file } ?? false
     }
-}
-
-/// A JSON string literal.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-        }
-    }
-    return out + "\""
 }

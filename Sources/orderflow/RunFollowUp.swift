@@ -53,9 +53,7 @@ struct RunFollowUp {
             reportPath: report.reportDirectory, startedAt: report.startedAt, finishedAt: report.finishedAt ?? Timestamp.now.description)
         let deliveries = WebhookSender(logger: Logger(label: "orderflow.notify")).deliver(notification, to: definition.notify, environment: environment)
         guard !deliveries.isEmpty else { return }
-        report.notifications = deliveries.map {
-            RunReport.NotificationRecord(url: $0.url, event: $0.event, delivered: $0.delivered, attempts: $0.attempts, status: $0.status, error: $0.error)
-        }
+        report.notifications = deliveries
         for failed in deliveries where !failed.delivered {
             note("warning: webhook \(failed.url) not told about the run: \(failed.error ?? "not delivered")")
         }

@@ -1,4 +1,3 @@
-import DefinitionFile
 import Foundation
 
 /// What became of one webhook's notification; the run's report and history keep it.
