@@ -88,9 +88,9 @@ public struct PipelineRun {
     func runInTransaction(on conn: PostgresConnection, clock: StageClock, report: inout RunReport, runDigest: inout String,
                           finish: (RunReport, RejectList?) throws -> RunReport) throws -> RunReport {
         let cancellation = options.cancellation
+        try Migrator().requireCurrent(conn)
         // The id comes from the history's sequence, which a rollback does not take back: a run
         // that ends without committing is recorded under the id its report already names.
-        try Migrator().requireCurrent(conn)
         report.importRunId = try RunHistory.reserveId(on: conn)
         // stdin cannot be read twice (the rejects file needs a second pass): spool it once.
         let spooled = try inputs.map { try $0 == "-" ? InputSpool.spoolStandardInput() : $0 }
