@@ -54,6 +54,11 @@ public enum MetricsTextFile {
     /// Writes `metrics` into `path` atomically (a temp file in the same directory, fsync'd, renamed),
     /// keeping the series of other pipelines the file already holds.
     public static func write(_ metrics: JobMetrics, to path: String) throws {
+        // Two jobs sharing the file must not each keep the other's old series: the read and the
+        // rename happen under an exclusive lock on a sidecar file (the collector reads *.prom only).
+        let lock = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if lock >= 0 { _ = flock(lock, LOCK_EX) }
+        defer { if lock >= 0 { close(lock) } }
         let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         let text = render(metrics, keeping: existing)
         let url = URL(fileURLWithPath: path)

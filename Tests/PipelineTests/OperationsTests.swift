@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Monitoring
 import Notifications
 import OrderflowTestSupport
 import Pipeline
@@ -277,6 +278,33 @@ struct OperationsTests {
             #expect((object?["run_id"] as? String)?.contains("logged") == true, "\(line)")
         }
         #expect(lines.contains { $0.contains("\"level\":\"error\"") })
+    }
+
+    @Test func oneMetricsFileHoldsSeveralPipelinesAndEachWriteReplacesOnlyItsOwn() throws {
+        let dir = try TemporaryDirectory(prefix: "of-metrics")
+        let path = dir.path("orderflow.prom")
+        func job(_ pipeline: String, _ outcome: String, at t: Double) -> JobMetrics {
+            var m = JobMetrics(command: "run", pipeline: pipeline, kind: "tracking", outcome: outcome, startedAt: t - 2, finishedAt: t,
+                               lastSuccessAt: outcome == "applied" ? t : nil)
+            m.stages = [(name: "read+stage", seconds: 1.5), (name: "apply: \"quoted\" \\ stage", seconds: 0.25)]
+            m.records = ["read": 10, "accepted": 9, "rejected": 1]
+            m.rejectsByReason = ["invalid_timestamp": 1]
+            return m
+        }
+        try MetricsTextFile.write(job("ups", "applied", at: 1_000), to: path)
+        try MetricsTextFile.write(job("dhl \"eu\"", "failed", at: 2_000), to: path)
+        try MetricsTextFile.write(job("ups", "aborted", at: 3_000), to: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        // ups was replaced (its last outcome is aborted, once); dhl's series are kept, escaped.
+        #expect(text.contains(#"orderflow_job_last_outcome{command="run",pipeline="ups",kind="tracking",outcome="aborted"} 1"#), "\(text)")
+        #expect(!text.contains(#"pipeline="ups",kind="tracking",outcome="applied"} 1"#))
+        #expect(text.contains(#"orderflow_job_last_run_timestamp_seconds{command="run",pipeline="dhl \"eu\"",kind="tracking"} 2000"#))
+        #expect(text.contains(#"stage="apply: \"quoted\" \\ stage""#))
+        #expect(text.components(separatedBy: "# TYPE orderflow_job_last_outcome gauge").count == 2, "one TYPE line per family")
+        #expect(text.components(separatedBy: "\n").filter { $0.hasPrefix("orderflow_job_last_outcome{") }.count == 12)
+        #expect(MetricsTextFile.value(of: "orderflow_job_last_run_timestamp_seconds", command: "run", pipeline: "dhl \"eu\"", in: text) == 2000)
+        let check = try TestProgram.run("/usr/bin/promtool", ["check", "metrics"], input: Array(text.utf8))
+        #expect(check.status == 0 && check.error.isEmpty && check.output.isEmpty, "\(check.error)")
     }
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
