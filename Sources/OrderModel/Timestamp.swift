@@ -10,6 +10,9 @@ public struct Timestamp: Hashable, Sendable, Comparable, CustomStringConvertible
 
     public init(microseconds: Int64) { self.microseconds = microseconds }
 
+    /// Seconds since the Unix epoch (what Prometheus and `time()` count in).
+    public var unixSeconds: Double { Double(microseconds) / 1e6 }
+
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.microseconds < b.microseconds }
 
     /// Parses RFC 3339 (`2026-11-01T08:30:00Z`, `…+01:00`, fractions up to 9 digits, `t`/space

@@ -50,32 +50,20 @@ public enum RunHistory {
     }
 
     /// Writes the row of a run that ended without committing (failed, aborted, cancelled,
-    /// skipped, dry run) in a transaction of its own, and returns its id. The run keeps the id
-    /// it had inside its rolled-back transaction, so its report and its history agree.
-    @discardableResult
-    public static func record(_ report: RunReport, inputSHA256: String, on conn: PostgresConnection) throws -> Int64 {
+    /// skipped, dry run) in a transaction of its own, under the id the run reserved at its start
+    /// (`reserveId`), so its report and its history agree.
+    public static func record(_ report: RunReport, id: Int64, inputSHA256: String, on conn: PostgresConnection) throws {
         let json = try json(report)
         let inputs = report.inputs.map(\.name).joined(separator: ", ")
         let started = Timestamp(rfc3339: report.startedAt) ?? .now
         let finished = report.finishedAt.flatMap { Timestamp(rfc3339: $0) } ?? .now
-        let status = report.outcome.rawValue
-        if let id = report.importRunId {
-            return try conn.query("""
-                INSERT INTO import_runs (id, pipeline, kind, input_name, input_sha256, started_at, finished_at, status, counts, report,
-                                         run_id, message, report_path)
-                OVERRIDING SYSTEM VALUE
-                VALUES (\(id), \(report.pipeline), \(report.kind), \(inputs), \(inputSHA256), \(started), \(finished), \(status),
-                        \(json.counts)::jsonb, \(json.report)::jsonb, \(report.runId), \(report.message), \(report.reportDirectory))
-                RETURNING id
-                """).rows[0].decode("id", as: Int64.self)
-        }
-        return try conn.query("""
-            INSERT INTO import_runs (pipeline, kind, input_name, input_sha256, started_at, finished_at, status, counts, report,
+        try conn.query("""
+            INSERT INTO import_runs (id, pipeline, kind, input_name, input_sha256, started_at, finished_at, status, counts, report,
                                      run_id, message, report_path)
-            VALUES (\(report.pipeline), \(report.kind), \(inputs), \(inputSHA256), \(started), \(finished), \(status),
+            OVERRIDING SYSTEM VALUE
+            VALUES (\(id), \(report.pipeline), \(report.kind), \(inputs), \(inputSHA256), \(started), \(finished), \(report.outcome.rawValue),
                     \(json.counts)::jsonb, \(json.report)::jsonb, \(report.runId), \(report.message), \(report.reportDirectory))
-            RETURNING id
-            """).rows[0].decode("id", as: Int64.self)
+            """)
     }
 
     /// Stores what the run's webhooks answered, and the report that now says so.

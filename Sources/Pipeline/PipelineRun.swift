@@ -72,15 +72,15 @@ public struct PipelineRun {
                 if let written = try? finish(report, nil) { report = written }
             }
         }
-        if report.importRunId == nil {
-            // It never got a history id: the database has no current schema, or went away.
-            report.historyError = "not recorded: the run stopped before it got a history id"
-        } else {
+        if let id = report.importRunId {
             do {
-                report.importRunId = try RunHistory.record(report, inputSHA256: runDigest, on: conn)
+                try RunHistory.record(report, id: id, inputSHA256: runDigest, on: conn)
             } catch {
                 report.historyError = "\(error)"
             }
+        } else {
+            // It never got a history id: the database has no current schema, or went away.
+            report.historyError = "not recorded: the run stopped before it got a history id"
         }
         return Result(report: report, error: failure)
     }

@@ -5,7 +5,7 @@ import RunSupport
 /// Everything a run did or would do: written as report.json, rendered as report.md, and
 /// stored in `import_runs.report`.
 public struct RunReport: Codable, Sendable {
-    public enum Outcome: String, Codable, Sendable {
+    public enum Outcome: String, Codable, Sendable, CaseIterable {
         case applied, dryRun = "dry_run", aborted, failed, skipped, cancelled
     }
 

@@ -116,7 +116,7 @@ struct ExportCommand: ParsableCommand {
     /// The export's metrics file (docs/metrics.md); a file that cannot be written is a warning.
     func writeMetrics(_ r: ExportReport) {
         guard let metricsFile else { return }
-        func seconds(_ text: String?) -> Double { text.flatMap { Timestamp(rfc3339: $0) }.map { Double($0.microseconds) / 1e6 } ?? Date().timeIntervalSince1970 }
+        func seconds(_ text: String?) -> Double { text.flatMap { Timestamp(rfc3339: $0)?.unixSeconds } ?? Timestamp.now.unixSeconds }
         let finished = seconds(r.finishedAt)
         let existing = (try? String(contentsOfFile: metricsFile, encoding: .utf8)) ?? ""
         let lastSuccess = r.outcome == .exported ? finished

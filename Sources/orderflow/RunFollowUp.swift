@@ -63,8 +63,8 @@ struct RunFollowUp {
     }
 
     func writeMetrics(_ report: RunReport, to path: String, conn: PostgresConnection?) {
-        let started = Timestamp(rfc3339: report.startedAt).map { Double($0.microseconds) / 1e6 } ?? Date().timeIntervalSince1970
-        let finished = report.finishedAt.flatMap { Timestamp(rfc3339: $0).map { Double($0.microseconds) / 1e6 } } ?? Date().timeIntervalSince1970
+        let started = Timestamp(rfc3339: report.startedAt)?.unixSeconds ?? Timestamp.now.unixSeconds
+        let finished = report.finishedAt.flatMap { Timestamp(rfc3339: $0)?.unixSeconds } ?? Timestamp.now.unixSeconds
         // The history knows the last success; without a database, the file still does.
         let lastSuccess: Double?
         if let conn, let value = try? conn.query("""

@@ -22,7 +22,7 @@ struct RunsCommand: ParsableCommand {
     @Option(help: "Only runs older than this id (the next page of a long list).") var before: Int64?
     @Flag(help: "Print the stored report (one run) or one JSON object per line (a list).") var json = false
 
-    static let outcomes = ["applied", "dry_run", "skipped", "aborted", "failed", "cancelled"]
+    static let outcomes = RunReport.Outcome.allCases.map(\.rawValue)
 
     func validate() throws {
         if let outcome, !Self.outcomes.contains(outcome) {
