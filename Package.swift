@@ -47,7 +47,7 @@ let package = Package(
             "Feeds", "OrderStore", "OrderModel", "PostgresClient", "RunSupport", "DefinitionFile", "ErrorCodes",
         ]),
         .target(name: "Export", dependencies: [
-            "Feeds", "OrderModel", "PostgresClient", "RunSupport", "DefinitionFile", "ErrorCodes",
+            "Feeds", "OrderModel", "OrderStore", "PostgresClient", "RunSupport", "DefinitionFile", "ErrorCodes",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Reports", dependencies: [

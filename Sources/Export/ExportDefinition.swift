@@ -51,12 +51,17 @@ public struct ExportDefinition: Sendable, Equatable {
     public var gzip = false
     /// A UTF-8 byte order mark first, so Excel reads the CSV as UTF-8.
     public var bom = false
+    /// Only what changed since this pipeline's last successful incremental export of the same
+    /// dataset (docs/export.md#incremental-exports); excludes a period.
+    public var incremental = false
 
     public init() {}
 
     /// The time field the period applies to, after the dataset's default.
     public var timeField: TimeField {
         if let on { return on }
+        // What changed is ordered (and counted by day) by when it changed.
+        if incremental && dataset != .history { return .updated }
         switch dataset {
         case .orders, .lines: return .created
         case .history: return .event
@@ -91,6 +96,12 @@ public struct ExportDefinition: Sendable, Equatable {
             throw fail("filters.status", "order statuses (\(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))), not \(bad)")
         }
         if bom && format != .csv { throw fail("output.bom", "false for NDJSON (a byte order mark is for spreadsheets)") }
+        if incremental && (from != nil || to != nil || relativePeriod != nil) {
+            throw fail("incremental", "no period with incremental: true (an incremental export takes what changed since the last one, whatever its time)")
+        }
+        if incremental && timeField == .event && dataset != .history {
+            throw fail("period.on", "created or updated for an incremental \(dataset.rawValue) export (the rows are what changed, not what had events)")
+        }
     }
 }
 
@@ -155,7 +166,7 @@ extension ExportDefinition: YAMLDefinition {
     public static func parse(yaml: String, file: String = "<memory>") throws -> ExportDefinition {
         var reader = try YAMLMap.root(yaml: yaml, file: file, expected: "a mapping with name, kind: export, dataset, …")
         let fail = reader.fail
-        try reader.allowOnly(["name", "kind", "description", "dataset", "period", "filters", "output"])
+        try reader.allowOnly(["name", "kind", "description", "dataset", "incremental", "period", "filters", "output"])
         guard try reader.string("kind", required: true) == "export" else { throw fail("kind", "export") }
         var def = ExportDefinition()
         def.file = file
@@ -164,6 +175,7 @@ extension ExportDefinition: YAMLDefinition {
             guard let dataset = Dataset(rawValue: d) else { throw fail("dataset", "one of \(Dataset.allCases.map(\.rawValue).joined(separator: ", "))") }
             def.dataset = dataset
         }
+        if let incremental = try reader.bool("incremental") { def.incremental = incremental }
         if var period = try reader.child("period") {
             try period.allowOnly(["on", "from", "to", "timezone", "default"])
             if let on = try period.string("on") {

@@ -15,4 +15,10 @@ extension ErrorCode where Domain == ExportFailure {
     public static let cancelled = Self("cancelled")
     /// A row the summary could not read (a bug, or data no writer of ours produces).
     public static let unexpectedRow = Self("unexpectedRow")
+    /// The file's row count or totals differ from PostgreSQL's over the same snapshot.
+    public static let controlTotals = Self("controlTotals")
+    /// Another incremental export of the same pipeline and dataset is running.
+    public static let busy = Self("busy")
+    /// `--rerun` of an export the ledger does not have, or has without its file's bytes.
+    public static let notInLedger = Self("notInLedger")
 }

@@ -22,6 +22,10 @@ public struct ExportQuery: Sendable {
     public let selectSQL: String
     /// The statement handed to `copyOut`.
     public let copySQL: String
+    /// The control totals over the same rows, computed by PostgreSQL (`ControlTotals`): one row
+    /// per key (currency; for history the event kind, for shipments the carrier) with
+    /// `rows`, `units` and `total`.
+    public let controlSQL: String
     /// Setting name → value; set before the COPY in the same transaction.
     public let settings: [(name: String, value: String)]
 
@@ -29,10 +33,13 @@ public struct ExportQuery: Sendable {
     static let fromSetting = "orderflow.export_from", toSetting = "orderflow.export_to"
     static let statusSetting = "orderflow.export_status", sourceSetting = "orderflow.export_source"
     static let customerSetting = "orderflow.export_customer"
+    static let sinceSetting = "orderflow.export_since"
 
     /// Builds the query; `from`/`to` are the period's bounds already resolved to instants
-    /// (exact RFC 3339 in UTC), `nil` for an open end.
-    public init(definition: ExportDefinition, from: String?, to: String?) {
+    /// (exact RFC 3339 in UTC), `nil` for an open end. `since` is the snapshot (`pg_snapshot`
+    /// text) of the previous incremental export: only rows written by transactions it did not
+    /// see are exported.
+    public init(definition: ExportDefinition, from: String?, to: String?, since: String? = nil) {
         self.definition = definition
         let d = definition
         let columns = Self.columns(d.dataset)
@@ -75,6 +82,17 @@ public struct ExportQuery: Sendable {
                               + inPeriod.map { " AND " + $0 }.joined() + ")")
         } else {
             conditions += bounded(time)
+        }
+        if let since {
+            settings.append((Self.sinceSetting, since))
+            switch d.dataset {
+            case .orders, .lines: conditions.append(Self.changedSince("o"))
+            case .history: conditions.append(Self.changedSince("e"))
+            case .shipments:
+                // A tracking feed's line records change a shipment's lines without its row.
+                conditions.append("(\(Self.changedSince("s")) OR EXISTS (SELECT 1 FROM shipment_lines x "
+                                  + "WHERE x.order_id = s.order_id AND x.shipment_id = s.id AND \(Self.changedSince("x"))))")
+            }
         }
         func list(_ values: [String], _ setting: String, _ expr: String) {
             guard !values.isEmpty else { return }
@@ -145,6 +163,20 @@ public struct ExportQuery: Sendable {
             select = "json_build_object(" + pairs.joined(separator: ", ") + ")::text"
         }
         selectSQL = "SELECT \(select)\nFROM \(from)\(whereSQL)\(group)\nORDER BY \(order)"
+        switch d.dataset {
+        case .orders:
+            controlSQL = "SELECT currency AS key, count(*) AS rows, sum(units) AS units, sum(total) AS total FROM (\n"
+                + "  SELECT o.currency, coalesce(sum(i.quantity), 0) AS units, coalesce(sum(i.quantity * i.unit_price), 0) AS total\n"
+                + "  FROM \(from)\(whereSQL)\(group)) t\nGROUP BY currency"
+        case .lines:
+            controlSQL = "SELECT o.currency AS key, count(*) AS rows, sum(i.quantity) AS units, coalesce(sum(i.quantity * i.unit_price), 0) AS total\n"
+                + "FROM \(from)\(whereSQL)\nGROUP BY o.currency"
+        case .history:
+            controlSQL = "SELECT e.kind AS key, count(*) AS rows, 0 AS units, 0 AS total\nFROM \(from)\(whereSQL)\nGROUP BY e.kind"
+        case .shipments:
+            controlSQL = "SELECT s.carrier AS key, count(*) AS rows, coalesce(sum(l.units), 0) AS units, 0 AS total\n"
+                + "FROM \(from)\(whereSQL)\nGROUP BY s.carrier"
+        }
         switch d.format {
         case .csv:
             copySQL = "COPY (\(selectSQL)) TO STDOUT WITH (FORMAT csv, HEADER true)"
@@ -155,6 +187,14 @@ public struct ExportQuery: Sendable {
             copySQL = "COPY (\(selectSQL)) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
         }
         self.settings = settings
+    }
+
+    /// Rows of `alias` written by a transaction the previous export's snapshot did not see.
+    /// Every xid below the snapshot's xmin was visible to it, so that range condition comes first
+    /// (an index range on `order_events.change_xid`).
+    static func changedSince(_ alias: String) -> String {
+        let since = "(SELECT current_setting('\(sinceSetting)')::pg_snapshot)"
+        return "(\(alias).change_xid >= pg_snapshot_xmin(\(since)) AND NOT pg_visible_in_snapshot(\(alias).change_xid, \(since)))"
     }
 
     /// A shipment's time for `period.on: shipped` (`TimeField.shipped`).

@@ -38,7 +38,20 @@ public struct ExportReport: Codable, Sendable {
         public var sha256: String
     }
 
+    /// What an incremental export covered: rows written by transactions `since` did not see
+    /// and `until` did (`pg_snapshot` text, docs/export.md#incremental-exports).
+    public struct Incremental: Codable, Sendable, Equatable {
+        /// The snapshot of the export it continues (`nil`: the first one, which takes everything).
+        public var since: String?
+        /// That export's ledger id.
+        public var sinceExport: Int64?
+        /// This export's snapshot: where the next one continues.
+        public var until: String
+    }
+
     public var exportId: String
+    /// The export's id in the ledger (`export_runs.id`, `orderflow export --rerun ID`).
+    public var ledgerId: Int64?
     public var pipeline: String
     public var pipelineFile: String
     public var dataset: String
@@ -50,6 +63,10 @@ public struct ExportReport: Codable, Sendable {
     public var filters: Filters
     public var output: Output?
     public var summary: ExportSummary?
+    /// Present for incremental exports.
+    public var incremental: Incremental?
+    /// PostgreSQL's figures over the same snapshot, checked equal to `summary` before the file was kept.
+    public var control: ControlTotals?
     public var stages: [StageTiming] = []
     public var startedAt: String
     public var finishedAt: String?

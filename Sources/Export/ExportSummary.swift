@@ -117,6 +117,21 @@ struct ExactDecimal: Sendable, Equatable {
 
     init() {}
 
+    /// Parses decimal text such as a report's totals.
+    init?(text: String) {
+        var bytes = Array(text.utf8)
+        guard let value = bytes.withUnsafeMutableBytes({ ExactDecimal(UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = value
+    }
+
+    /// Equal as numbers, whatever the scales (`1.50` and `1.5`).
+    func sameValue(_ other: ExactDecimal) -> Bool {
+        var a = self, b = other
+        while a.scale < b.scale { a.significand *= 10; a.scale += 1 }
+        while b.scale < a.scale { b.significand *= 10; b.scale += 1 }
+        return a.significand == b.significand
+    }
+
     mutating func add(_ other: ExactDecimal) {
         var a = self, b = other
         while a.scale < b.scale { a.significand *= 10; a.scale += 1 }
@@ -224,7 +239,7 @@ struct ExportSummaryBuilder {
             if dataset == .history {
                 record(event: text(kindIndex), day: day)
             } else {
-                try record(order: bytes(orderIndex), status: text(statusIndex), currency: text(currencyIndex), day: day,
+                try record(order: bytes(orderIndex), status: text(statusIndex), currency: CSVFields.cellText(bytes(currencyIndex)), day: day,
                            units: bytes(unitsIndex), total: bytes(totalIndex))
             }
         case .ndjson:

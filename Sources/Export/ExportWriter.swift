@@ -14,6 +14,7 @@ enum ExportWriter {
     /// On a failure the channel is cancelled with the error, so a producer blocked in `send` stops.
     static func start(channel: BoundedChannel<[UInt8]>, destination: ExportDestination, gzip: Bool) -> WorkerThread<Written> {
         let fd = destination.fd
+        let copyFD = destination.copyFD
         let name = destination.path ?? "standard output"
         return WorkerThread(name: "orderflow.export-writer") {
             var hasher = SHA256()
@@ -22,6 +23,7 @@ enum ExportWriter {
                 hasher.update(bufferPointer: chunk)
                 bytes += Int64(chunk.count)
                 try writeAll(fd, chunk, name: name)
+                if let copyFD { try writeAll(copyFD, chunk, name: "the ledger's copy of standard output") }
             }
             do {
                 let compressor = gzip ? try GzipMemberCompressor(level: 6) : nil

@@ -1,5 +1,6 @@
 import Foundation
 import OrderModel
+import OrderStore
 import PostgresClient
 import RunSupport
 
@@ -26,15 +27,79 @@ public struct FinanceExport {
     /// Exports to `output` (a path, or `nil` for standard output) and returns the report; the
     /// caller writes it. On failure nothing is left at `output` and the error is thrown.
     public func run(on conn: PostgresConnection, output: String?, exportId: String) throws -> ExportReport {
-        try definition.validate()
+        let result = execute(on: conn, output: output, exportId: exportId)
+        if let error = result.error { throw error }
+        return result.report
+    }
+
+    /// What `execute` ends with: the report, and the error when the export failed.
+    public struct Result {
+        public var report: ExportReport
+        public var error: Error?
+    }
+
+    /// Exports and records the export in the ledger, whatever its outcome: a successful one in its
+    /// own transaction (so an incremental export's cursor moves exactly when it commits), a failed
+    /// or cancelled one after the rollback. Never throws; the report says what happened.
+    public func execute(on conn: PostgresConnection, output: String?, exportId: String) -> Result {
         var report = ExportReport(exportId: exportId, definition: definition, database: conn.target, startedAt: Timestamp.now.description)
+        let ledger = ExportLedger(conn: conn)
+        do {
+            try definition.validate()
+            try Migrator().requireCurrent(conn)
+            let id = try ledger.reserveId()
+            report.ledgerId = id
+            do {
+                return Result(report: try export(on: conn, ledger: ledger, id: id, output: output, report: report))
+            } catch {
+                let cancelled = (error as? ExportError)?.code == .cancelled || cancellation?.requested != nil
+                report.outcome = cancelled ? .cancelled : .failed
+                report.message = "\(error)"
+                report.finishedAt = Timestamp.now.description
+                conn.rollbackQuietly()
+                do {
+                    try conn.withTransaction { _ in
+                        try ledger.record(report, id: id, format: definition.format.rawValue, incremental: definition.incremental,
+                                          cursorFrom: nil, cursorTo: nil)
+                    }
+                } catch let ledgerError {
+                    report.message = "\(error); it could not be recorded in the export ledger: \(ledgerError)"
+                }
+                return Result(report: report, error: error)
+            }
+        } catch {
+            report.outcome = .failed
+            report.message = "\(error)"
+            report.finishedAt = Timestamp.now.description
+            return Result(report: report, error: error)
+        }
+    }
+
+    private func export(on conn: PostgresConnection, ledger: ExportLedger, id: Int64, output: String?, report initial: ExportReport) throws -> ExportReport {
+        var report = initial
         let clock = StageClock()
 
-        // One snapshot for the whole export; read-only, so it never blocks or is blocked by runs.
-        try conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        // Two incremental exports at once would both continue from the same cursor. The lock is
+        // taken before the transaction, so this export's snapshot is taken after the previous one
+        // committed: successive snapshots only grow, and every change falls between exactly two.
+        if definition.incremental {
+            try ledger.lock(pipeline: definition.name, dataset: definition.dataset.rawValue)
+        }
+        defer { if definition.incremental { ledger.unlock(pipeline: definition.name, dataset: definition.dataset.rawValue) } }
+
+        // One snapshot for the whole export, and the ledger row written in it. It writes nothing
+        // else, so it never blocks (nor waits for) a run.
+        try conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         defer { conn.rollbackQuietly() }
         cancellation?.attach(conn.cancelHandle())
         defer { cancellation?.attach(nil) }
+        let snapshot = try conn.query("SELECT pg_current_snapshot()::text AS s").rows[0].decode("s", as: String.self)
+
+        var since: ExportLedger.Cursor?
+        if definition.incremental {
+            since = try ledger.cursor(pipeline: definition.name, dataset: definition.dataset.rawValue)
+            report.incremental = ExportReport.Incremental(since: since?.snapshot, sinceExport: since?.exportRunId, until: snapshot)
+        }
 
         var from = definition.from, to = definition.to
         if from == nil, to == nil, let relative = definition.relativePeriod {
@@ -52,7 +117,7 @@ public struct FinanceExport {
             throw ExportError(.invalidDefinition, "the period is empty: from \(from!) (\(fromInstant)) is not before to \(to!) (\(toInstant))")
         }
 
-        let query = ExportQuery(definition: definition, from: fromInstant, to: toInstant)
+        let query = ExportQuery(definition: definition, from: fromInstant, to: toInstant, since: since?.snapshot)
         for setting in query.settings {
             try conn.query("SELECT set_config(\(setting.name), \(setting.value), true)")
         }
@@ -97,20 +162,44 @@ public struct FinanceExport {
         }
         let written = try writer.wait().get()
         if let reason = cancellation?.requested { throw ExportError(.cancelled, reason) }
-        let result = summary.summary()
+        var result = summary.summary()
         guard result.rows == copied else {
             throw ExportError(.unexpectedRow, "the server sent \(copied) rows but \(result.rows) were read")
         }
         let streamSeconds = Double(DispatchTime.now().uptimeNanoseconds - streamStart) / 1e9
         clock.record(definition.gzip ? "copy out + gzip" : "copy out", seconds: streamSeconds, rows: copied)
-        try clock.measure("sync + rename") { try destination.commit() }
-        try conn.execute("COMMIT")
+
+        if FaultInjection.isActive("export: miscount") { result.rows -= 1 }
+        var control = try clock.measure("control totals") { try ControlTotals.compute(query, on: conn) }
+        try control.check(result, dataset: definition.dataset)
 
         report.outcome = .exported
         report.output = ExportReport.Output(path: output ?? "-", format: definition.format.rawValue, gzip: definition.gzip,
                                             bom: definition.bom, spreadsheetSafe: definition.format == .csv, rows: copied,
                                             bytes: written.bytes, sha256: written.sha256)
         report.summary = result
+        report.control = control
+        try clock.measure("sync") { try destination.sync() }
+        try clock.measure("ledger") {
+            report.stages = clock.stages
+            report.finishedAt = Timestamp.now.description
+            try ledger.record(report, id: id, format: definition.format.rawValue, incremental: definition.incremental,
+                              cursorFrom: since?.snapshot, cursorTo: snapshot)
+            let fd = try destination.readBack()
+            defer { close(fd) }
+            try ledger.storeFile(id: id, fd: fd)
+        }
+        FaultInjection.point("export: commit")
+        try conn.execute("COMMIT")
+        // Committed: the ledger has the file's bytes, so a file that cannot be put in place can be
+        // written again with --rerun; the export is marked failed so its cursor does not count.
+        FaultInjection.point("export: rename")
+        do {
+            try clock.measure("rename") { try destination.publish() }
+        } catch {
+            try? conn.withTransaction { _ in try ledger.markFailed(id: id, message: "\(error)") }
+            throw error
+        }
         report.stages = clock.stages
         report.finishedAt = Timestamp.now.description
         return report

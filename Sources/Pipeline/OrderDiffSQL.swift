@@ -311,7 +311,7 @@ enum OrderDiffSQL {
 
     /// Updated orders with a new shipment: their tracking fields are their most recent shipment's.
     static let refreshOrderTracking = """
-        UPDATE orders o SET tracking_company = s.carrier, tracking_number = s.tracking_number
+        UPDATE orders o SET change_xid = pg_current_xact_id(), tracking_company = s.carrier, tracking_number = s.tracking_number
         FROM (SELECT DISTINCT ON (h.order_id) h.order_id, h.carrier, h.tracking_number
               FROM shipments h JOIN stage_orders st ON st.target_id = h.order_id AND st.outcome = 'update' AND st.shipping_changed
               ORDER BY h.order_id, h.id DESC) s
@@ -325,7 +325,7 @@ enum OrderDiffSQL {
         """)
 
     static let firstLoadLastShipment = """
-        UPDATE orders SET tracking_company = \(last("tracking_company")), tracking_number = \(last("tracking_number"))
+        UPDATE orders SET change_xid = pg_current_xact_id(), tracking_company = \(last("tracking_company")), tracking_number = \(last("tracking_number"))
         WHERE source = $1 AND (tracking_number LIKE '%|%' OR tracking_company LIKE '%|%')
         """
 
@@ -337,7 +337,7 @@ enum OrderDiffSQL {
         """
 
     static let updateOrders = """
-        UPDATE orders o SET status = coalesce(s.status, o.status), customer_id = s.customer_id, currency = s.currency,
+        UPDATE orders o SET change_xid = pg_current_xact_id(), status = coalesce(s.status, o.status), customer_id = s.customer_id, currency = s.currency,
                created_at = coalesce(s.created_at, o.created_at), updated_at = $3::timestamptz
         FROM stage_orders s
         WHERE o.id = s.target_id AND s.outcome = 'update'

@@ -14,13 +14,14 @@ extension TrackingDiffSQL {
     static let insertShipmentLines = """
         INSERT INTO shipment_lines (order_id, shipment_id, line_no, quantity)
         \(shipmentLineRows)
-        ON CONFLICT (order_id, shipment_id, line_no) DO UPDATE SET quantity = EXCLUDED.quantity
+        ON CONFLICT (order_id, shipment_id, line_no) DO UPDATE SET quantity = EXCLUDED.quantity, change_xid = pg_current_xact_id()
+            WHERE shipment_lines.quantity <> EXCLUDED.quantity -- an unchanged line is no change (incremental exports)
         """
 
     /// A shipment's `shipped_at` is the earliest of its events and confirmations: this sets it
     /// for the shipments no winner of this run updates (`updateShipments` does the others).
     static let updateShippedAt = """
-        UPDATE shipments s SET shipped_at = c.shipped_at, updated_at = $3::timestamptz
+        UPDATE shipments s SET change_xid = pg_current_xact_id(), shipped_at = c.shipped_at, updated_at = $3::timestamptz
         FROM (SELECT target_id, carrier, tracking_number, min(event_at) AS shipped_at FROM stage_matches m
               WHERE m.tracking_number IS NOT NULL AND \(notRejected("m"))
                 AND NOT EXISTS (SELECT 1 FROM stage_winners w WHERE w.target_id = m.target_id AND w.lvl = 'shipment'
@@ -40,7 +41,7 @@ extension TrackingDiffSQL {
     /// by another writer since the diff (its number edited) is not found: the run then sees
     /// fewer rows than it expected and fails instead of applying what it did not check.
     static let updateShipments = """
-        UPDATE shipments s SET status = w.status, status_event_at = w.event_at,
+        UPDATE shipments s SET change_xid = pg_current_xact_id(), status = w.status, status_event_at = w.event_at,
                delivered_at = CASE WHEN w.status = 'delivered' THEN w.event_at ELSE s.delivered_at END,
                shipped_at = least(s.shipped_at, w.first_at), updated_at = $3::timestamptz
         FROM stage_winners w
@@ -52,7 +53,7 @@ extension TrackingDiffSQL {
     /// shipment, an event, a line) get a new `updated_at`, so their ETag changes. Runs before
     /// the event log is written, which it compares with.
     static let touchOrders = """
-        UPDATE orders o SET updated_at = $3::timestamptz
+        UPDATE orders o SET change_xid = pg_current_xact_id(), updated_at = $3::timestamptz
         WHERE o.updated_at <> $3::timestamptz AND o.id IN (
             SELECT target_id FROM stage_winners WHERE lvl = 'shipment' AND outcome IN ('change', 'confirm')
             UNION SELECT target_id FROM stage_attach
@@ -77,7 +78,7 @@ extension TrackingDiffSQL {
 
     /// Attempts and the last exception, from the event log of every shipment this run touched.
     static let updateShipmentFacts = """
-        UPDATE shipments s SET attempts = x.attempts, exception_code = x.code, exception_text = x.text
+        UPDATE shipments s SET change_xid = pg_current_xact_id(), attempts = x.attempts, exception_code = x.code, exception_text = x.text
         FROM (
             SELECT e.order_id, e.shipment_id, count(*) FILTER (WHERE e.status = 'failed_attempt')::integer AS attempts,
                    (array_agg(e.event_code ORDER BY e.event_at DESC, e.event_code DESC) FILTER (WHERE e.status = 'exception'))[1] AS code,
@@ -94,7 +95,7 @@ extension TrackingDiffSQL {
     /// (order-level winners); `status_event_at` moves with every applied status. A row changed
     /// by another writer since the diff (`updated_at` moved) is left alone and the run fails.
     static let updateOrderStatus = """
-        UPDATE orders o SET status = u.status, status_event_at = greatest(o.status_event_at, u.event_at), updated_at = $3::timestamptz
+        UPDATE orders o SET change_xid = pg_current_xact_id(), status = u.status, status_event_at = greatest(o.status_event_at, u.event_at), updated_at = $3::timestamptz
         FROM (
             SELECT target_id, status, event_at, cur_updated_at FROM stage_order_status WHERE outcome IN ('change', 'same')
             UNION ALL
@@ -106,7 +107,7 @@ extension TrackingDiffSQL {
     /// The order's tracking fields are its most recent shipment's (the API's trackingCompany
     /// and trackingNumber).
     static let updateOrderTracking = """
-        UPDATE orders o SET tracking_company = s.carrier, tracking_number = s.tracking_number, updated_at = $3::timestamptz
+        UPDATE orders o SET change_xid = pg_current_xact_id(), tracking_company = s.carrier, tracking_number = s.tracking_number, updated_at = $3::timestamptz
         FROM (SELECT DISTINCT ON (order_id) order_id, carrier, tracking_number FROM shipments
               WHERE order_id IN (SELECT target_id FROM stage_attach) ORDER BY order_id, id DESC) s
         WHERE o.id = s.order_id

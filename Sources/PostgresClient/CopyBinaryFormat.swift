@@ -51,6 +51,11 @@ public enum CopyBinaryFormat {
         withUnsafeBytes(of: length) { for (k, b) in $0.enumerated() { buffer[lengthAt + k] = b } }
     }
 
+    public static func appendInt64(_ value: Int64, to buffer: inout [UInt8]) {
+        appendBigEndian(UInt32(8), to: &buffer)
+        appendBigEndian(UInt64(bitPattern: value), to: &buffer)
+    }
+
     public static func appendInt32(_ value: Int32, to buffer: inout [UInt8]) {
         appendBigEndian(UInt32(4), to: &buffer)
         appendBigEndian(UInt32(bitPattern: value), to: &buffer)

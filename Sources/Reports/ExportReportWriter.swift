@@ -6,10 +6,16 @@ import Pipeline
 /// Writes an export's report.json, report.md and report.html.
 public struct ExportReportWriter {
     public let directory: URL
+    /// Put before each file's name (`orders.csv.gz.` gives `orders.csv.gz.report.json`).
+    public let prefix: String
 
-    public init(directory: URL) {
+    public init(directory: URL, prefix: String = "") {
         self.directory = directory
+        self.prefix = prefix
     }
+
+    /// The report.md this writer writes.
+    public var markdownPath: String { directory.appendingPathComponent(prefix + "report.md").path }
 
     /// Creates the directory and writes the three files, each through a temp file and a rename.
     public func write(_ report: ExportReport) throws {
@@ -17,9 +23,9 @@ public struct ExportReportWriter {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let files = ReportWriter(directory: directory)
-        try files.atomicWrite(try encoder.encode(report), to: "report.json")
-        try files.atomicWrite(Data(Self.markdown(report).utf8), to: "report.md")
-        try files.atomicWrite(Data(HTMLReport.export(report).utf8), to: "report.html")
+        try files.atomicWrite(try encoder.encode(report), to: prefix + "report.json")
+        try files.atomicWrite(Data(Self.markdown(report).utf8), to: prefix + "report.md")
+        try files.atomicWrite(Data(HTMLReport.export(report).utf8), to: prefix + "report.html")
     }
 
     /// The human report: outcome and file first, then the totals finance reconciles against.
@@ -39,6 +45,11 @@ public struct ExportReportWriter {
         if !f.status.isEmpty { md += "- Status: \(f.status.joined(separator: ", "))\n" }
         if !f.source.isEmpty { md += "- Source: \(f.source.joined(separator: ", "))\n" }
         if !f.customer.isEmpty { md += "- Customer: \(f.customer.joined(separator: ", "))\n" }
+        if let id = r.ledgerId { md += "- Ledger id: \(id) (`orderflow export --rerun \(id)` writes the same file again)\n" }
+        if let i = r.incremental {
+            md += "- Incremental: what changed since " + (i.sinceExport.map { "export \($0) (snapshot `\(i.since ?? "")`)" } ?? "the beginning (the first incremental export)")
+            md += ", up to snapshot `\(i.until)`\n"
+        }
         md += "- Started \(r.startedAt), finished \(r.finishedAt ?? "—")\n\n"
         if let o = r.output {
             md += "## File\n\n| path | format | rows | bytes | sha256 |\n|---|---|---:|---:|---|\n"
@@ -65,6 +76,13 @@ public struct ExportReportWriter {
                 md += "\n## By day (\(p.timezone))\n\n| day | currency | orders | units | total |\n|---|---|---:|---:|---:|\n"
                 for d in s.byDay { md += "| \(d.day) | \(d.currency) | \(d.orders) | \(d.units) | \(d.total) |\n" }
             }
+            md += "\n"
+        }
+        if let c = r.control {
+            md += "## Control totals\n\nPostgreSQL over the same snapshot: \(c.rows) rows; "
+            md += c.matched ? "equal to the file's.\n\n" : "not checked.\n\n"
+            md += "| \(c.keyedBy) | rows | units | total |\n|---|---:|---:|---:|\n"
+            for g in c.groups { md += "| \(cell(g.key)) | \(g.rows) | \(g.units) | \(g.total) |\n" }
             md += "\n"
         }
         md += "## Stages\n\n| stage | seconds | rows | rows/s |\n|---|---:|---:|---:|\n"

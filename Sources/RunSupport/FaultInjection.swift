@@ -9,6 +9,10 @@ import Foundation
 public enum FaultInjection {
     public static let target: String? = ProcessInfo.processInfo.environment["ORDERFLOW_FAULT_AT"]
 
+    /// True when the named fault (one that changes what a step computes, not a kill) is asked for.
+    @inline(__always)
+    public static func isActive(_ name: String) -> Bool { target == name }
+
     /// SIGKILL now if this is the named point: no cleanup, no rollback from our side.
     @inline(__always)
     public static func point(_ name: String) {

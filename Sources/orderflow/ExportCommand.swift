@@ -21,8 +21,10 @@ struct ExportCommand: ParsableCommand {
             Settings come from a `kind: export` pipeline (e.g. pipelines/finance-monthly.yaml); flags override it.
             The period is half-open, [--from, --to): a date means midnight in --timezone (default UTC), a
             timestamp needs a zone (Z or an offset). The file appears only when complete (temp file, fsync,
-            rename); a failed export leaves none. report.json, report.md and report.html go to --report-dir,
-            by default the output file's directory (reports/<export id> for standard output).
+            rename); a failed export leaves none. The reports go beside the file as FILE.report.json, .md and
+            .html (or to --report-dir as report.json, …). --incremental writes what changed since the pipeline's
+            last incremental export; every export is recorded in the export ledger (orderflow exports), and
+            --rerun ID writes an exported file's bytes again.
             """)
 
     @OptionGroup var db: DatabaseOptions
@@ -41,13 +43,25 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "csv (snake_case header) or ndjson (camelCase keys).") var format: ExportDefinition.Format?
     @Flag(inversion: .prefixedNo, help: "gzip the output (default: when the file name ends in .gz).") var gzip: Bool?
     @Flag(inversion: .prefixedNo, help: "Start a CSV with a UTF-8 byte order mark (for Excel).") var bom: Bool?
-    @Option(name: [.short, .customLong("output")], help: "Output file, or - for standard output.") var output: String
-    @Option(help: "Where report.json/.md/.html go (default: beside the output file).") var reportDir: String?
+    @Option(name: [.short, .customLong("output")], help: "Output file, or - for standard output (with --rerun: default the original path).")
+    var output: String?
+    @Option(help: "Where report.json/.md/.html go (default: beside the output file, as FILE.report.json, …).") var reportDir: String?
+    @Flag(help: "Only what changed since this pipeline's last incremental export of the dataset (no period).") var incremental = false
+    @Option(help: "Write the file of export ID (orderflow exports lists them) again, byte for byte, from the ledger.") var rerun: Int64?
     @Option(help: "Write the export's Prometheus metrics to this file, for node exporter's textfile collector (docs/metrics.md).")
     var metricsFile: String?
 
+    func validate() throws {
+        if rerun == nil && output == nil { throw ValidationError("-o FILE (or -o - for standard output) is required") }
+        if rerun != nil && (pipeline != nil || incremental) {
+            throw ValidationError("--rerun writes a recorded export again; it takes no pipeline and no --incremental")
+        }
+    }
+
     func run() throws {
         logging.bootstrap()
+        if let rerun { return try rerunExport(rerun) }
+        let output = self.output ?? "-"
         let definition = try configuring {
             let definition = try resolvedDefinition()
             try definition.validate()
@@ -55,35 +69,63 @@ struct ExportCommand: ParsableCommand {
         }
         let exportId = RunCommand.makeRunId(definition.name)
         let path = output == "-" ? nil : output
-        let directory = URL(fileURLWithPath: reportDir ?? path.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? "reports/\(exportId)")
+        let reports = reportFiles(path: path, exportId: exportId)
         let cancellation = Cancellation()
         let trap = SignalTrap([SIGINT, SIGTERM]) { signal in
             note("orderflow: \(signal == SIGINT ? "SIGINT" : "SIGTERM"): cancelling the export…")
             cancellation.cancel(reason: "cancelled by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); no file was written")
         }
         defer { trap.restore() }
-        var target = "(not connected)"
+        var report: ExportReport
+        let failure: Error?
         do {
             let conn = try db.connect()
-            target = conn.target
             var export = FinanceExport(definition: definition)
             export.cancellation = cancellation
-            let report = try export.run(on: conn, output: path, exportId: exportId)
-            try ExportReportWriter(directory: directory).write(report)
-            printSummary(report, directory: directory)
-            writeMetrics(report)
+            let result = export.execute(on: conn, output: path, exportId: exportId)
+            (report, failure) = (result.report, result.error)
         } catch {
-            var report = ExportReport(exportId: exportId, definition: definition, database: target, startedAt: Timestamp.now.description)
-            let cancelled = (error as? ExportError)?.code == .cancelled
-            report.outcome = cancelled ? .cancelled : .failed
-            report.message = "\(error)" + (cancelled ? "" : " (no file was written)")
+            report = ExportReport(exportId: exportId, definition: definition, database: "(not connected)", startedAt: Timestamp.now.description)
+            report.message = "\(error)"
             report.finishedAt = Timestamp.now.description
+            failure = error
+        }
+        if let failure {
+            if report.outcome != .cancelled { report.message = (report.message ?? "\(failure)") + " (no file was written)" }
             // Best effort: the failure may be the report directory itself.
-            try? ExportReportWriter(directory: directory).write(report)
-            note("error: \(error)")
-            note("no file was written; report: \(directory.path)/report.md")
+            try? reports.write(report)
+            note("error: \(failure)")
+            note("no file was written; report: \(reports.markdownPath)")
             writeMetrics(report)
-            if let e = error as? ExportError, e.code == .invalidDefinition { throw Exit.usage }
+            if let e = failure as? ExportError, e.code == .invalidDefinition { throw Exit.usage }
+            throw Exit.failed
+        }
+        do {
+            try reports.write(report)
+        } catch {
+            note("warning: the export is complete and in the ledger, but its report could not be written: \(error)")
+        }
+        printSummary(report, reportPath: reports.markdownPath)
+        writeMetrics(report)
+    }
+
+    /// Where this export's reports go: beside the file, named after it, so exports into one
+    /// directory keep their own; or the directory --report-dir names.
+    func reportFiles(path: String?, exportId: String) -> ExportReportWriter {
+        if let reportDir { return ExportReportWriter(directory: URL(fileURLWithPath: reportDir)) }
+        guard let path else { return ExportReportWriter(directory: URL(fileURLWithPath: "reports/\(exportId)")) }
+        let url = URL(fileURLWithPath: path)
+        return ExportReportWriter(directory: url.deletingLastPathComponent(), prefix: url.lastPathComponent + ".")
+    }
+
+    /// `--rerun ID`: the recorded file's bytes, written again (atomically) and checked against the ledger.
+    func rerunExport(_ id: Int64) throws {
+        do {
+            let conn = try db.connect()
+            let written = try ExportRerun(id: id).write(on: conn, to: output)
+            note("export \(id) written again: \(written.path) (\(written.bytes) bytes, sha256 \(written.sha256), as the ledger recorded)")
+        } catch {
+            note("error: \(error)")
             throw Exit.failed
         }
     }
@@ -106,7 +148,12 @@ struct ExportCommand: ParsableCommand {
         if !status.isEmpty { d.statuses = list(status) }
         if !source.isEmpty { d.sources = list(source) }
         if !customer.isEmpty { d.customers = customer }
-        let lower = output.lowercased()
+        let lower = (output ?? "-").lowercased()
+        if incremental {
+            // The flag turns a period pipeline into an incremental one: its period does not apply.
+            d.incremental = true
+            if from == nil && to == nil { (d.from, d.to, d.relativePeriod) = (nil, nil, nil) }
+        }
         if let format { d.format = format } else if pipeline == nil && (lower.contains(".ndjson") || lower.contains(".jsonl")) { d.format = .ndjson }
         if let gzip { d.gzip = gzip } else if lower.hasSuffix(".gz") { d.gzip = true }
         if let bom { d.bom = bom }
@@ -132,7 +179,7 @@ struct ExportCommand: ParsableCommand {
         }
     }
 
-    func printSummary(_ r: ExportReport, directory: URL) {
+    func printSummary(_ r: ExportReport, reportPath: String) {
         guard let o = r.output, let s = r.summary else { return }
         let total = r.stages.reduce(0) { $0 + $1.seconds }
         // stderr: standard output may be the export itself.
@@ -146,6 +193,11 @@ struct ExportCommand: ParsableCommand {
             note("\(r.pipeline): exported \(o.rows) rows: \(s.orders) orders, \(s.units) units; totals \(totals.joined(separator: ", "))")
         }
         note(String(format: "  %.2f s; %@ (%lld bytes, sha256 %@)", total, o.path, o.bytes, o.sha256))
-        note("  report: \(directory.path)/report.md")
+        if let i = r.incremental {
+            note("  incremental: changes since export \(i.sinceExport.map(String.init) ?? "(none: the first takes everything)"); ledger id \(r.ledgerId ?? 0)")
+        } else if let id = r.ledgerId {
+            note("  ledger id \(id)")
+        }
+        note("  report: \(reportPath)")
     }
 }

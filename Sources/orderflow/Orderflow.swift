@@ -14,7 +14,7 @@ struct Orderflow: AsyncParsableCommand {
             Exit codes: 0 done, 1 failed (nothing applied), 2 usage or configuration error,
             3 aborted by a guard (nothing applied).
             """,
-        subcommands: [DemoCommand.self, RunCommand.self, ExportCommand.self, RunsCommand.self, MigrateCommand.self, DBCommand.self, GenerateCommand.self, BenchCommand.self, ServeCommand.self]
+        subcommands: [DemoCommand.self, RunCommand.self, ExportCommand.self, ExportsCommand.self, RunsCommand.self, MigrateCommand.self, DBCommand.self, GenerateCommand.self, BenchCommand.self, ServeCommand.self]
     )
 
     /// Like the default, but usage and validation errors exit with 2 (the exit codes in README.md)

@@ -99,9 +99,10 @@ struct RunsCommand: ParsableCommand {
         }
         if rows.count == limit, let last = rows.rows.last?["id"] { print("(more: --before \(last))") }
     }
+}
 
-    func pad(_ s: String?, _ n: Int) -> String {
-        let s = s ?? "-"
-        return s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
-    }
+/// A cell of a listing's fixed-width column (`-` for none).
+func pad(_ s: String?, _ n: Int) -> String {
+    let s = s ?? "-"
+    return s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
 }

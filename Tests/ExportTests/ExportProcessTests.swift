@@ -43,7 +43,8 @@ struct ExportProcessTests {
 
         let file = try run(["export", "--database", f.url, "--from", "2026-10-01", "--to", "2026-10-02", "-o", f.path("day.csv.gz")])
         #expect(file.status == 0, "\(file.error)")
-        let report = try JSONDecoder().decode(ExportReport.self, from: Data(contentsOf: f.dir.appendingPathComponent("report.json")))
+        // Named after the file, so two exports into one directory keep their own reports.
+        let report = try JSONDecoder().decode(ExportReport.self, from: Data(contentsOf: f.dir.appendingPathComponent("day.csv.gz.report.json")))
         #expect(report.output?.gzip == true && report.output?.rows == 50 && report.outcome == .exported)
         #expect(!report.database.contains("password"))
 

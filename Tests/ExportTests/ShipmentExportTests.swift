@@ -223,7 +223,7 @@ struct ShipmentExportTests {
         #expect(run.error.contains("exported 2 shipments (\(Self.hostileCarrier) 1, FedEx 1)"), "\(run.error)")
         let zcat = try TestProgram.run("/bin/zcat", [f.path("s.csv.gz")])
         #expect(csvRecords(String(decoding: zcat.output, as: UTF8.self)).map { $0["external_ref"] ?? "" } == ["O2", "O3"])
-        let report = try JSONDecoder().decode(ExportReport.self, from: Data(try f.bytes("report.json")))
+        let report = try JSONDecoder().decode(ExportReport.self, from: Data(try f.bytes("s.csv.gz.report.json")))
         #expect(report.dataset == "shipments" && report.period.on == "shipped" && report.summary?.shipments?.withoutCarrierStatus == 1)
         // --on shipped belongs to shipments; a shipment status filter to a status shipments have.
         #expect(try TestProgram.run(try OrderflowBinary.path(), ["export", "--on", "shipped", "--database", f.url, "-o", f.path("x.csv")]).status == 2)
