@@ -12,6 +12,10 @@ public struct ControlTotals: Codable, Sendable, Equatable {
         public var units: Int
         /// Exact decimal text (0 for history and shipments, which carry no money).
         public var total: String
+
+        public init(key: String, rows: Int, units: Int, total: String) {
+            (self.key, self.rows, self.units, self.total) = (key, rows, units, total)
+        }
     }
 
     /// What the groups are keyed by: `currency`, `kind` or `carrier`.
@@ -20,6 +24,10 @@ public struct ControlTotals: Codable, Sendable, Equatable {
     public var groups: [Group]
     /// True once `check` found the summary equal; the report says so.
     public var matched = false
+
+    public init(keyedBy: String, rows: Int, groups: [Group]) {
+        (self.keyedBy, self.rows, self.groups) = (keyedBy, rows, groups)
+    }
 
     /// Runs the query's control statement in the export's transaction (so on its snapshot).
     public static func compute(_ query: ExportQuery, on conn: PostgresConnection) throws -> ControlTotals {

@@ -16,6 +16,10 @@ public struct ExportSummary: Codable, Sendable, Equatable {
         public var units: Int
         /// Exact decimal text.
         public var total: String
+
+        public init(currency: String, status: String, orders: Int, units: Int, total: String) {
+            (self.currency, self.status, self.orders, self.units, self.total) = (currency, status, orders, units, total)
+        }
     }
 
     /// Totals of one day (in the export's time zone) and currency.
