@@ -15,6 +15,18 @@ import Testing
         #expect(def.relativePeriod == .previousMonth && !def.statuses.contains("cancelled"))
     }
 
+    @Test func parsesTheNightlyIncrementalPipelines() throws {
+        for (file, dataset) in [("finance-nightly.yaml", ExportDefinition.Dataset.orders), ("finance-nightly-history.yaml", .history)] {
+            let def = try ExportDefinition.load(path: Self.repository.appendingPathComponent("pipelines/\(file)").path)
+            #expect(def.name == "finance-nightly" && def.dataset == dataset && def.incremental && def.gzip)
+            #expect(def.timeField == (dataset == .history ? .event : .updated) && def.timezone == "Europe/Berlin")
+        }
+        // A period and incremental exclude each other.
+        #expect(throws: DefinitionError.self) {
+            try ExportDefinition.parse(yaml: "name: x\nkind: export\nincremental: true\nperiod:\n  default: previous_day\n")
+        }
+    }
+
     @Test func wrongFilesAreRefusedNamingTheKey() throws {
         func key(_ yaml: String) -> String? {
             do {

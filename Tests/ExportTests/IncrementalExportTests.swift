@@ -199,6 +199,63 @@ struct IncrementalExportTests {
         for row in finalRows { #expect(latest[row["order_id"] ?? ""] == row, "order \(row["external_ref"] ?? "") is not exported as it ended") }
     }
 
+    /// docs/export.md's month: 30 nights of a bulk run, an API cancel or delete, and the two
+    /// nightly exports (orders and history); night 12 is missed and night 20's export fails.
+    /// Every event is in exactly one history file, every order's last file holds its final row.
+    @Test func aMonthOfNightlyExportsHoldsEveryChangeOnce() throws {
+        let f = try ExportFixture()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let orders = try ExportDefinition.load(path: root.appendingPathComponent("pipelines/finance-nightly.yaml").path)
+        let history = try ExportDefinition.load(path: root.appendingPathComponent("pipelines/finance-nightly-history.yaml").path)
+        try f.importFeed(Self.feed(0..<60, status: "processing"))
+        var orderFiles: [String] = [], historyFiles: [String] = []
+        var failed = 0
+        for night in 1...30 {
+            // The day's writes: a bulk run ships a slice and adds two orders; the API cancels or deletes one.
+            let slice = ((night * 7) % 60)..<((night * 7) % 60 + 5)
+            try f.importFeed(Self.feed(slice, status: night % 3 == 0 ? "delivered" : "shipped", price: "\(night).00")
+                             + Self.feed(0..<2, status: "processing", prefix: "D\(night)-").dropFirst(DatabaseFixture.ordersHeader.count))
+            let victim = try Self.orderId(f, "D\(night)-0")
+            if night % 2 == 0 {
+                _ = try OrderRepository().updateStatus(victim, to: .cancelled, now: .now, on: f.conn)
+            } else {
+                try OrderRepository().delete(victim, now: .now, on: f.conn)
+            }
+            if night == 12 { continue } // nobody ran the export that night
+            let day = String(format: "2026-11-%02d", night)
+            if night == 20 {
+                // The export directory is gone: the export fails, and the next night catches up.
+                #expect(throws: (any Error).self) { try f.export(orders, to: "missing/orders-\(day).csv.gz") }
+                failed += 1
+                continue
+            }
+            let o = try f.export(orders, to: "orders-\(day).csv.gz")
+            let h = try f.export(history, to: "history-\(day).csv.gz")
+            #expect(o.control?.matched == true && h.control?.matched == true)
+            orderFiles.append("orders-\(day).csv.gz")
+            historyFiles.append("history-\(day).csv.gz")
+        }
+        func rows(_ name: String) throws -> [[String: String]] {
+            csvRecords(String(decoding: try TestProgram.run("/bin/zcat", [f.path(name)]).output, as: UTF8.self))
+        }
+        let events = try historyFiles.flatMap { try rows($0).map { $0["event_id"] ?? "" } }
+        let all = try f.conn.query("SELECT id::text AS id FROM order_events").rows.map { try $0.decode("id", as: String.self) }
+        #expect(events.count == all.count && Set(events) == Set(all), "\(events.count) exported events, \(all.count) in the history")
+        let deletes = try historyFiles.flatMap { try rows($0).filter { $0["kind"] == "deleted" } }
+        #expect(deletes.count == 15 && deletes.allSatisfy { $0["order_deleted"] == "true" })
+
+        var latest: [String: [String: String]] = [:]
+        for name in orderFiles { for row in try rows(name) { latest[row["order_id"] ?? ""] = row } }
+        var full = ExportDefinition()
+        full.dataset = .orders
+        _ = try f.export(full, to: "full.csv")
+        let final = csvRecords(try f.text("full.csv"))
+        #expect(final.count == (try f.int("SELECT count(*) FROM orders")) && latest.count >= final.count)
+        #expect(final.allSatisfy { latest[$0["order_id"] ?? ""] == $0 })
+        #expect(try f.int("SELECT count(*) FROM export_runs WHERE pipeline = 'finance-nightly' AND status = 'exported'") == 2 * 28)
+        #expect(try f.int("SELECT count(*) FROM export_runs WHERE pipeline = 'finance-nightly' AND status = 'failed'") == failed)
+    }
+
     @Test func aFailedExportMovesNoCursorAndTheNextOneCatchesUp() throws {
         let f = try ExportFixture()
         try f.importFeed(Self.feed(0..<10, status: "processing"))
