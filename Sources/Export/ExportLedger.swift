@@ -81,13 +81,15 @@ public struct ExportLedger {
         let json = String(decoding: try encoder.encode(report), as: UTF8.self)
         let totals = try report.control.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         let rows = report.output.map { Int64($0.rows) }
+        // Absolute, so `--rerun` (and anyone reading the ledger) finds it from any directory.
+        let path = report.output.map { $0.path == "-" || $0.path.hasPrefix("/") ? $0.path : URL(fileURLWithPath: $0.path).standardizedFileURL.path }
         try conn.query("""
             INSERT INTO export_runs (id, export_id, pipeline, dataset, format, incremental, status, message, cursor_from, cursor_to,
                                      period_from, period_to, output_path, rows, bytes, sha256, totals, report, started_at)
             OVERRIDING SYSTEM VALUE
             VALUES (\(id), \(report.exportId), \(report.pipeline), \(report.dataset), \(format), \(incremental), \(report.outcome.rawValue),
                     \(report.message), \(cursorFrom)::pg_snapshot, \(cursorTo)::pg_snapshot,
-                    \(report.period.fromInstant)::timestamptz, \(report.period.toInstant)::timestamptz, \(report.output?.path),
+                    \(report.period.fromInstant)::timestamptz, \(report.period.toInstant)::timestamptz, \(path),
                     \(rows), \(report.output?.bytes), \(report.output?.sha256), \(totals)::jsonb, \(json)::jsonb, \(report.startedAt)::timestamptz)
             ON CONFLICT (id) DO NOTHING -- a failure after COMMIT (the rename) was marked by markFailed
             """)

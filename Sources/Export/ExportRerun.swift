@@ -1,6 +1,7 @@
 import Crypto
 import Feeds
 import Foundation
+import OrderStore
 import PostgresClient
 import RunSupport
 
@@ -23,6 +24,7 @@ public struct ExportRerun {
 
     /// Writes the file to `output` (a path, `-` for standard output, `nil` for the path it had).
     public func write(on conn: PostgresConnection, to output: String?) throws -> Written {
+        try Migrator().requireCurrent(conn)
         let ledger = ExportLedger(conn: conn)
         guard let entry = try ledger.entry(id) else {
             throw ExportError(.notInLedger, "the export ledger has no export \(id) (orderflow exports lists them)")

@@ -190,7 +190,7 @@ struct ExportCommand: ParsableCommand {
             note("\(r.pipeline): exported \(o.rows) events (\(s.eventsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
         } else {
             let totals = s.totalsByCurrency.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-            note("\(r.pipeline): exported \(o.rows) rows: \(s.orders) orders, \(s.units) units; totals \(totals.joined(separator: ", "))")
+            note("\(r.pipeline): exported \(o.rows) rows: \(s.orders) orders, \(s.units) units; totals \(totals.isEmpty ? "none" : totals.joined(separator: ", "))")
         }
         note(String(format: "  %.2f s; %@ (%lld bytes, sha256 %@)", total, o.path, o.bytes, o.sha256))
         if let i = r.incremental {

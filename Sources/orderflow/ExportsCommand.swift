@@ -1,6 +1,7 @@
 import ArgumentParser
 import Export
 import Foundation
+import OrderStore
 import PostgresClient
 import Reports
 
@@ -28,6 +29,7 @@ struct ExportsCommand: ParsableCommand {
     func run() throws {
         try failing {
             let conn = try db.connect(quiet: true)
+            try Migrator().requireCurrent(conn)
             let ledger = ExportLedger(conn: conn)
             if let id {
                 guard let report = try ledger.report(id) else {
