@@ -25,6 +25,26 @@ extension HTMLReport {
             let sha256: String
         }
 
+        struct Ledger {
+            let ledgerId: Int64
+            /// "changes since export 12", "everything (the first incremental export)"; nil for a period export.
+            let incrementalRange: String?
+        }
+
+        struct ControlGroup {
+            let groupKey: String
+            let groupRows: Int
+            let groupUnits: Int
+            let groupTotal: String
+        }
+
+        struct Control {
+            let keyedBy: String
+            let controlRows: Int
+            let verdict: String
+            let controlGroups: [ControlGroup]
+        }
+
         struct History {
             let kindChart: BarChart?
             let kinds: FigureTable
@@ -70,6 +90,8 @@ extension HTMLReport {
         let filters: [Filter]
         let finishedAt: String
         let output: Output?
+        let ledger: Ledger?
+        let control: Control?
         /// History exports' summary.
         let history: History?
         /// Shipments exports' summary.
@@ -94,6 +116,15 @@ extension HTMLReport {
             output = r.output.map {
                 Output(path: $0.path, format: $0.format + ($0.gzip ? ", gzip" : "") + ($0.bom ? ", BOM" : ""),
                        rows: $0.rows, bytes: $0.bytes, sha256: $0.sha256)
+            }
+            ledger = r.ledgerId.map { id in
+                Ledger(ledgerId: id, incrementalRange: r.incremental.map { i in
+                    i.sinceExport.map { "changes since export \($0)" } ?? "everything (the first incremental export)"
+                })
+            }
+            control = r.control.map { c in
+                Control(keyedBy: c.keyedBy, controlRows: c.rows, verdict: c.matched ? "equal to the file's" : "not checked",
+                        controlGroups: c.groups.map { ControlGroup(groupKey: $0.key, groupRows: $0.rows, groupUnits: $0.units, groupTotal: $0.total) })
             }
             if let s = r.summary?.shipments {
                 // Shipments per carrier over every status: the chart; the exact split follows.

@@ -71,6 +71,7 @@ struct HTMLReportTests {
         for stage in json["stages"] as! [[String: Any]] {
             expected["stages.\(stage["name"] as! String).seconds"] = String(format: "%.3f", (stage["seconds"] as! NSNumber).doubleValue)
         }
+        expected.merge(Self.ledgerAndControl(json)) { a, _ in a }
         try checkRendered(f.dir.appendingPathComponent("report.html"), browser: browser, expected: expected, in: f)
         // Self-contained: nothing is fetched from anywhere.
         let page = try String(contentsOf: f.dir.appendingPathComponent("report.html"), encoding: .utf8)
@@ -114,6 +115,7 @@ struct HTMLReportTests {
         for stage in json["stages"] as! [[String: Any]] {
             expected["stages.\(stage["name"] as! String).seconds"] = String(format: "%.3f", (stage["seconds"] as! NSNumber).doubleValue)
         }
+        expected.merge(Self.ledgerAndControl(json)) { a, _ in a }
         #expect(expected.count > 60)
         try checkRendered(f.dir.appendingPathComponent("report.html"), browser: browser, expected: expected, in: f)
         let page = try String(contentsOf: f.dir.appendingPathComponent("report.html"), encoding: .utf8)
@@ -122,6 +124,18 @@ struct HTMLReportTests {
 
     /// Screenshot (not blank) and DOM (every `data-key` figure equals the JSON's, and every
     /// expected figure is shown).
+    /// The ledger id and the control totals, as report.json has them.
+    static func ledgerAndControl(_ json: [String: Any]) -> [String: String] {
+        var expected = ["ledgerId": "\(json["ledgerId"]!)"]
+        let control = json["control"] as! [String: Any]
+        expected["control.rows"] = "\(control["rows"]!)"
+        for g in control["groups"] as! [[String: Any]] {
+            expected["control.\(g["key"]!).rows"] = "\(g["rows"]!)"; expected["control.\(g["key"]!).units"] = "\(g["units"]!)"
+            expected["control.\(g["key"]!).total"] = g["total"] as? String
+        }
+        return expected
+    }
+
     func checkRendered(_ html: URL, browser: Chromium, expected: [String: String], in f: ExportFixture) throws {
         let png = f.dir.appendingPathComponent("screenshot-\(html.deletingLastPathComponent().lastPathComponent).png")
         try browser.screenshot(html, to: png)
