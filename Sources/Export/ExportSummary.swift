@@ -130,17 +130,21 @@ struct ExactDecimal: Sendable, Equatable {
 
     /// Equal as numbers, whatever the scales (`1.50` and `1.5`).
     func sameValue(_ other: ExactDecimal) -> Bool {
-        var a = self, b = other
-        while a.scale < b.scale { a.significand *= 10; a.scale += 1 }
-        while b.scale < a.scale { b.significand *= 10; b.scale += 1 }
-        return a.significand == b.significand
+        let (a, b, _) = Self.aligned(self, other)
+        return a == b
     }
 
     mutating func add(_ other: ExactDecimal) {
-        var a = self, b = other
+        let (a, b, scale) = Self.aligned(self, other)
+        self = ExactDecimal(significand: a + b, scale: scale)
+    }
+
+    /// Both significands at the larger of the two scales.
+    private static func aligned(_ x: ExactDecimal, _ y: ExactDecimal) -> (Int128, Int128, Int) {
+        var a = x, b = y
         while a.scale < b.scale { a.significand *= 10; a.scale += 1 }
         while b.scale < a.scale { b.significand *= 10; b.scale += 1 }
-        self = ExactDecimal(significand: a.significand + b.significand, scale: a.scale)
+        return (a.significand, b.significand, a.scale)
     }
 
     private init(significand: Int128, scale: Int) {
