@@ -1,4 +1,5 @@
 import PostgresClient
+import RunSupport
 
 /// The export's figures recomputed by PostgreSQL over the same snapshot, and checked against
 /// the summary built from the rows that went into the file: a file whose rows do not add up to
@@ -99,5 +100,46 @@ public struct ControlTotals: Codable, Sendable, Equatable {
                               + differences.joined(separator: "; ") + " (no file was written)")
         }
         matched = true
+    }
+}
+
+/// The control query on a second connection that imports the export's snapshot
+/// (`pg_export_snapshot`), so PostgreSQL computes the totals on the other core while the rows
+/// stream instead of after them (1M orders: 6.8 s after the COPY, in the export's wall time).
+struct ControlTotalsWorker {
+    private let thread: WorkerThread<ControlTotals>
+    private let cancellation = Cancellation()
+
+    /// Starts the query on `conn`'s sibling, in the snapshot `snapshotId` the export's transaction exported.
+    init(_ query: ExportQuery, snapshotId: String, beside conn: PostgresConnection) throws {
+        let sibling = try conn.sibling()
+        let cancellation = self.cancellation
+        // The connection is handed to the thread and used only there.
+        nonisolated(unsafe) let owned = sibling
+        thread = WorkerThread(name: "orderflow.export-control") {
+            let conn = owned
+            try conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            // SET TRANSACTION SNAPSHOT takes no parameter; the id is PostgreSQL's own, quoted anyway.
+            try conn.execute("SET TRANSACTION SNAPSHOT \(PostgresQuery.quoteLiteral(snapshotId))")
+            for setting in query.settings {
+                try conn.query("SELECT set_config(\(setting.name), \(setting.value), true)")
+            }
+            cancellation.attach(conn.cancelHandle())
+            defer { cancellation.attach(nil) }
+            let totals = try ControlTotals.compute(query, on: conn)
+            conn.rollbackQuietly()
+            return totals
+        }
+    }
+
+    /// The totals, once the query has finished.
+    func result() throws -> ControlTotals {
+        try thread.wait().get()
+    }
+
+    /// Cancels the query (the export failed) and waits for the thread.
+    func stop() {
+        _ = cancellation.cancel(reason: "the export stopped")
+        _ = thread.wait()
     }
 }

@@ -85,6 +85,12 @@ public struct ExportQuery: Sendable {
         }
         if let since {
             settings.append((Self.sinceSetting, since))
+            // The planner cannot estimate the snapshot test (it guesses a third of the table) and
+            // hashes every line item to join a night's 1% of the orders; joined by their primary
+            // keys instead, 10k changed orders of 1M take 0.6 s instead of 1.3 s. A night that
+            // changed most orders pays index lookups for them, about twice the hash join's time.
+            settings.append(("enable_hashjoin", "off"))
+            settings.append(("enable_mergejoin", "off"))
             switch d.dataset {
             case .orders, .lines: conditions.append(Self.changedSince("o"))
             case .history: conditions.append(Self.changedSince("e"))

@@ -122,6 +122,10 @@ public struct FinanceExport {
             try conn.query("SELECT set_config(\(setting.name), \(setting.value), true)")
         }
         var summary = try ExportSummaryBuilder(query: query)
+        let snapshotId = try conn.query("SELECT pg_export_snapshot() AS id").rows[0].decode("id", as: String.self)
+        let control = try ControlTotalsWorker(query, snapshotId: snapshotId, beside: conn)
+        var controlDone = false
+        defer { if !controlDone { control.stop() } }
 
         let destination = try ExportDestination(path: output)
         defer { destination.abort() }
@@ -170,15 +174,17 @@ public struct FinanceExport {
         clock.record(definition.gzip ? "copy out + gzip" : "copy out", seconds: streamSeconds, rows: copied)
 
         if FaultInjection.isActive("export: miscount") { result.rows -= 1 }
-        var control = try clock.measure("control totals") { try ControlTotals.compute(query, on: conn) }
-        try control.check(result, dataset: definition.dataset)
+        // Computed beside the COPY; what is left of it is what the export waits for.
+        var totals = try clock.measure("control totals (wait)") { try control.result() }
+        controlDone = true
+        try totals.check(result, dataset: definition.dataset)
 
         report.outcome = .exported
         report.output = ExportReport.Output(path: output ?? "-", format: definition.format.rawValue, gzip: definition.gzip,
                                             bom: definition.bom, spreadsheetSafe: definition.format == .csv, rows: copied,
                                             bytes: written.bytes, sha256: written.sha256)
         report.summary = result
-        report.control = control
+        report.control = totals
         try clock.measure("sync") { try destination.sync() }
         try clock.measure("ledger") {
             report.stages = clock.stages

@@ -13,6 +13,8 @@ public final class PostgresConnection {
     var handle: OpaquePointer
     /// Where the connection points, with any password removed (for logs and reports).
     public let target: String
+    /// What it was opened with (it may hold a password: for `sibling()` only, never printed).
+    private let conninfo: String
 
     /// Connects with a libpq conninfo string or `postgresql://` URL; an empty string means
     /// "libpq's `PG*` environment variables and defaults".
@@ -31,6 +33,7 @@ public final class PostgresConnection {
             throw PostgresError(code: .connectionFailed, message: message)
         }
         handle = conn
+        self.conninfo = conninfo
         target = PostgresConnection.describe(conn)
         // Silence server notices ("relation already exists, skipping") that libpq would print.
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
@@ -155,6 +158,12 @@ public final class PostgresConnection {
     }
 
     /// Asks the server to cancel whatever this connection is running (safe from another thread).
+    /// A second connection to the same database, for work beside this one's (the same
+    /// conninfo, password included, without the caller having to keep it).
+    public func sibling() throws -> PostgresConnection {
+        try PostgresConnection(conninfo)
+    }
+
     public func cancelHandle() -> CancelHandle? {
         PQgetCancel(handle).map(CancelHandle.init)
     }
