@@ -27,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLibDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(name: "CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
 
         .target(name: "ErrorCodes"),
         .target(name: "PostgresClient", dependencies: ["CLibPQ", "ErrorCodes"]),
@@ -47,7 +48,7 @@ let package = Package(
             "Feeds", "OrderStore", "OrderModel", "PostgresClient", "RunSupport", "DefinitionFile", "ErrorCodes",
         ]),
         .target(name: "Export", dependencies: [
-            "Feeds", "OrderModel", "OrderStore", "PostgresClient", "RunSupport", "DefinitionFile", "ErrorCodes",
+            "Feeds", "OrderModel", "OrderStore", "PostgresClient", "RunSupport", "DefinitionFile", "ErrorCodes", "CXLSXWriter",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Reports", dependencies: [

@@ -26,7 +26,11 @@ public struct ExportDefinition: Sendable, Equatable {
         /// outside every period.
         case shipped
     }
-    public enum Format: String, Sendable, CaseIterable { case csv, ndjson }
+    public enum Format: String, Sendable, CaseIterable {
+        case csv, ndjson
+        /// An Excel workbook with typed cells and a `Totals` sheet (`XLSXExportWriter`).
+        case xlsx
+    }
     /// A period without explicit bounds that a scheduled pipeline resolves when it runs.
     public enum RelativePeriod: String, Sendable, CaseIterable {
         case previousMonth = "previous_month", currentMonth = "current_month", previousDay = "previous_day"
@@ -95,7 +99,10 @@ public struct ExportDefinition: Sendable, Equatable {
         } else if let bad = statuses.first(where: { OrderStatus(rawValue: $0) == nil }) {
             throw fail("filters.status", "order statuses (\(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))), not \(bad)")
         }
-        if bom && format != .csv { throw fail("output.bom", "false for NDJSON (a byte order mark is for spreadsheets)") }
+        if bom && format == .ndjson { throw fail("output.bom", "false for NDJSON (a byte order mark is for spreadsheets)") }
+        // An xlsx file is a zip archive that declares its own encoding: neither applies.
+        if bom && format == .xlsx { throw fail("output.bom", "false for xlsx (a byte order mark is for CSV text)") }
+        if gzip && format == .xlsx { throw fail("output.gzip", "false for xlsx (an xlsx file is already a zip archive)") }
         if incremental && (from != nil || to != nil || relativePeriod != nil) {
             throw fail("incremental", "no period with incremental: true (an incremental export takes what changed since the last one, whatever its time)")
         }
@@ -202,7 +209,7 @@ extension ExportDefinition: YAMLDefinition {
         if var output = try reader.child("output") {
             try output.allowOnly(["format", "gzip", "bom"])
             if let f = try output.string("format") {
-                guard let format = Format(rawValue: f) else { throw fail("output.format", "csv or ndjson") }
+                guard let format = Format(rawValue: f) else { throw fail("output.format", "csv, ndjson or xlsx") }
                 def.format = format
             }
             if let g = try output.bool("gzip") { def.gzip = g }

@@ -5,7 +5,9 @@ import Foundation
 /// it is complete and synced (so a failed export leaves no file), or standard output.
 final class ExportDestination {
     let path: String?
-    private let temp: String?
+    /// The temp file beside the target (`nil` for standard output); the xlsx writer hands this
+    /// path to libxlsxwriter, which writes the finished workbook there.
+    let temp: String?
     let fd: Int32
     /// Standard output cannot be read back: the bytes also go to an unlinked file, for the ledger.
     let copyFD: Int32?

@@ -153,6 +153,9 @@ public struct ExportQuery: Sendable {
         switch d.format {
         case .csv:
             select = columns.map { "\($0.isText ? Self.neutralized($0.sql) : $0.csvSQL ?? $0.sql) AS \($0.name)" }.joined(separator: ",\n       ")
+        case .xlsx:
+            // The CSV form with the raw values: an xlsx text cell is typed, never a formula.
+            select = columns.map { "\($0.csvSQL ?? $0.sql) AS \($0.name)" }.joined(separator: ",\n       ")
         case .ndjson:
             var pairs = columns.map { "'\($0.jsonKey)', \($0.sql)" }
             if d.dataset == .orders {
@@ -184,7 +187,7 @@ public struct ExportQuery: Sendable {
                 + "FROM \(from)\(whereSQL)\nGROUP BY s.carrier"
         }
         switch d.format {
-        case .csv:
+        case .csv, .xlsx:
             copySQL = "COPY (\(selectSQL)) TO STDOUT WITH (FORMAT csv, HEADER true)"
         case .ndjson:
             // CSV mode with a quote and delimiter that JSON text never contains (json_build_object

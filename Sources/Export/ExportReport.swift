@@ -29,7 +29,8 @@ public struct ExportReport: Codable, Sendable {
         public var format: String
         public var gzip: Bool
         public var bom: Bool
-        /// CSV text cells that could start a formula are prefixed with `'`.
+        /// CSV text cells that could start a formula are prefixed with `'`; xlsx cells are typed
+        /// (a text cell is never a formula).
         public var spreadsheetSafe: Bool
         /// Data rows (header not counted).
         public var rows: Int

@@ -229,7 +229,7 @@ struct ExportSummaryBuilder {
     /// Takes one row exactly as COPY sent it (a CSV record or a JSON text line, with its newline).
     mutating func add(row: UnsafeRawBufferPointer) throws {
         switch format {
-        case .csv:
+        case .csv, .xlsx:
             if !headerSeen { headerSeen = true; return }
             CSVFields.split(row, into: &fields)
             func bytes(_ i: Int) -> UnsafeRawBufferPointer {

@@ -130,7 +130,9 @@ public struct FinanceExport {
         let destination = try ExportDestination(path: output)
         defer { destination.abort() }
         let channel = BoundedChannel<[UInt8]>(capacity: buffersInFlight)
-        let writer = ExportWriter.start(channel: channel, destination: destination, gzip: definition.gzip)
+        let xlsxSummary = definition.format == .xlsx ? XLSXSummaryHandOff() : nil
+        let writer = xlsxSummary.map { XLSXExportWriter.start(channel: channel, destination: destination, query: query, summary: $0) }
+            ?? ExportWriter.start(channel: channel, destination: destination, gzip: definition.gzip)
         func nextBuffer() -> [UInt8] {
             guard var b = channel.spare() else {
                 var fresh = [UInt8]()
@@ -157,6 +159,7 @@ public struct FinanceExport {
                 }
             }
             try channel.send(buffer)
+            xlsxSummary?.deliver(summary.summary())
             channel.finish()
         } catch {
             channel.finish(error: error)
@@ -171,7 +174,8 @@ public struct FinanceExport {
             throw ExportError(.unexpectedRow, "the server sent \(copied) rows but \(result.rows) were read")
         }
         let streamSeconds = Double(DispatchTime.now().uptimeNanoseconds - streamStart) / 1e9
-        clock.record(definition.gzip ? "copy out + gzip" : "copy out", seconds: streamSeconds, rows: copied)
+        let stage = definition.format == .xlsx ? "copy out + xlsx" : definition.gzip ? "copy out + gzip" : "copy out"
+        clock.record(stage, seconds: streamSeconds, rows: copied)
 
         if FaultInjection.isActive("export: miscount") { result.rows -= 1 }
         // Computed beside the COPY; what is left of it is what the export waits for.
@@ -181,7 +185,7 @@ public struct FinanceExport {
 
         report.outcome = .exported
         report.output = ExportReport.Output(path: output ?? "-", format: definition.format.rawValue, gzip: definition.gzip,
-                                            bom: definition.bom, spreadsheetSafe: definition.format == .csv, rows: copied,
+                                            bom: definition.bom, spreadsheetSafe: definition.format != .ndjson, rows: copied,
                                             bytes: written.bytes, sha256: written.sha256)
         report.summary = result
         report.control = totals

@@ -16,7 +16,7 @@ extension ExportDefinition.Format: ExpressibleByArgument {}
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export orders, line items, change history or shipments as CSV or NDJSON (gzip optional), with a summary report.",
+        abstract: "Export orders, line items, change history or shipments as CSV, NDJSON (gzip optional) or xlsx, with a summary report.",
         discussion: """
             Settings come from a `kind: export` pipeline (e.g. pipelines/finance-monthly.yaml); flags override it.
             The period is half-open, [--from, --to): a date means midnight in --timezone (default UTC), a
@@ -40,7 +40,8 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Only these statuses (repeat or comma-separate); for shipments the shipment's status.") var status: [String] = []
     @Option(help: "Only these sources (repeat or comma-separate).") var source: [String] = []
     @Option(help: "Only these customers (repeatable).") var customer: [String] = []
-    @Option(help: "csv (snake_case header) or ndjson (camelCase keys).") var format: ExportDefinition.Format?
+    @Option(help: "csv (snake_case header), ndjson (camelCase keys) or xlsx (typed cells and a Totals sheet; default for a .xlsx file name).")
+    var format: ExportDefinition.Format?
     @Flag(inversion: .prefixedNo, help: "gzip the output (default: when the file name ends in .gz).") var gzip: Bool?
     @Flag(inversion: .prefixedNo, help: "Start a CSV with a UTF-8 byte order mark (for Excel).") var bom: Bool?
     @Option(name: [.short, .customLong("output")], help: "Output file, or - for standard output (with --rerun: default the original path).")
@@ -155,6 +156,7 @@ struct ExportCommand: ParsableCommand {
             if from == nil && to == nil { (d.from, d.to, d.relativePeriod) = (nil, nil, nil) }
         }
         if let format { d.format = format } else if pipeline == nil && (lower.contains(".ndjson") || lower.contains(".jsonl")) { d.format = .ndjson }
+        else if pipeline == nil && lower.hasSuffix(".xlsx") { d.format = .xlsx }
         if let gzip { d.gzip = gzip } else if lower.hasSuffix(".gz") { d.gzip = true }
         if let bom { d.bom = bom }
         return d
