@@ -124,6 +124,9 @@ struct ControlTotalsWorker {
             for setting in query.settings {
                 try conn.query("SELECT set_config(\(setting.name), \(setting.value), true)")
             }
+            // One backend, not a parallel plan's three: it has the whole COPY to finish in, and
+            // parallel workers would take CPU from the COPY it runs beside.
+            try conn.query("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
             cancellation.attach(conn.cancelHandle())
             defer { cancellation.attach(nil) }
             let totals = try ControlTotals.compute(query, on: conn)
