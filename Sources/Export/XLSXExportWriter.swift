@@ -39,7 +39,8 @@ enum XLSXExportWriter {
         // streamed out once finished, because libxlsxwriter writes a zip it seeks in.
         let target = destination.temp
         let directory = target.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? NSTemporaryDirectory()
-        let fd = destination.fd
+        // Standard output also goes to the destination's copy, which the ledger keeps.
+        let copies = target == nil ? [destination.fd] + (destination.copyFD.map { [$0] } ?? []) : []
         return WorkerThread(name: "orderflow.export-xlsx") {
             let path = target ?? "\(directory)/.orderflow-export.\(getpid()).\(UInt32.random(in: 0...UInt32.max)).xlsx"
             defer { if target == nil { unlink(path) } }
@@ -60,7 +61,7 @@ enum XLSXExportWriter {
                 }
                 try XLSXTotalsSheet.write(figures, dataset: definition.dataset, into: workbook)
                 try workbook.close()
-                return try hash(path, copyingTo: target == nil ? fd : nil)
+                return try hash(path, copyingTo: copies)
             } catch {
                 channel.cancel(error: error)
                 throw error
@@ -68,8 +69,8 @@ enum XLSXExportWriter {
         }
     }
 
-    /// Size and SHA-256 of the finished file, read in 1 MiB pieces; also written to `copy` if given.
-    static func hash(_ path: String, copyingTo copy: Int32?) throws -> ExportWriter.Written {
+    /// Size and SHA-256 of the finished file, read in 1 MiB pieces; also written to each of `copies`.
+    static func hash(_ path: String, copyingTo copies: [Int32]) throws -> ExportWriter.Written {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ExportError(.output, "cannot read back \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -85,7 +86,7 @@ enum XLSXExportWriter {
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             hasher.update(bufferPointer: chunk)
             bytes += Int64(n)
-            if let copy { try writeAll(copy, chunk, name: "standard output") }
+            for copy in copies { try writeAll(copy, chunk, name: "standard output") }
         }
         return ExportWriter.Written(bytes: bytes, sha256: ContentHash.hex(hasher.finalize()))
     }

@@ -67,7 +67,39 @@ struct XLSXSheet {
 
     /// A text cell: always a string, never a formula, whatever it starts with.
     func string(_ row: Int, _ col: Int, _ text: UnsafePointer<CChar>, _ format: OpaquePointer? = nil) throws {
-        try Self.check(worksheet_write_string(sheet, lxw_row_t(row), lxw_col_t(col), text, Self.cast(format)), "write a text cell of \(name)")
+        func write(_ text: UnsafePointer<CChar>) throws {
+            try Self.check(worksheet_write_string(sheet, lxw_row_t(row), lxw_col_t(col), text, Self.cast(format)), "write a text cell of \(name)")
+        }
+        // Not through this function again: the escaped text holds `_x005F_`, which would be escaped anew.
+        if let escaped = Self.escapingLiteralEscapes(text) {
+            try escaped.withUnsafeBufferPointer { try write($0.baseAddress!) }
+        } else {
+            try write(text)
+        }
+    }
+
+    /// Excel reads `_xHHHH_` in a string as the character HHHH (that is how libxlsxwriter writes a
+    /// CR or another control character), so a value that really contains such a sequence gets its
+    /// underscore written as `_x005F_`, and reads back as stored. `nil` when there is none (almost
+    /// always: one scan of the bytes).
+    static func escapingLiteralEscapes(_ text: UnsafePointer<CChar>) -> [CChar]? {
+        let count = strlen(text)
+        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: count)
+        func isHex(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x66) }
+        func escapeAt(_ i: Int) -> Bool {
+            i + 6 < count && bytes[i] == 0x5F && bytes[i + 1] == 0x78 && isHex(bytes[i + 2]) && isHex(bytes[i + 3])
+                && isHex(bytes[i + 4]) && isHex(bytes[i + 5]) && bytes[i + 6] == 0x5F
+        }
+        guard let first = (0..<count).first(where: escapeAt) else { return nil }
+        var out = [CChar](), i = 0
+        out.reserveCapacity(count + 16)
+        while i < count {
+            if i >= first && escapeAt(i) { out.append(contentsOf: "_x005F".utf8.map { CChar(bitPattern: $0) }) }
+            out.append(CChar(bitPattern: bytes[i]))
+            i += 1
+        }
+        out.append(0)
+        return out
     }
 
     /// A text cell from a Swift string.

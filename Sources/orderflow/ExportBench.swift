@@ -18,7 +18,9 @@ struct ExportBench: ParsableCommand {
             Imports a generated feed of --orders orders first (with `orderflow run`, once: the data is
             kept while the database holds exactly that many orders). Then, per round, the floor and
             `orderflow export` (a child process: its wall time and peak RSS are its own), alternating;
-            medians are reported, and both files must decompress to the same bytes.
+            medians are reported, and both files must decompress to the same bytes. Then, per round,
+            `orderflow export --format xlsx` of the same period: its median, its ratio to the gz CSV
+            export's median and its peak RSS; its row count must equal the CSV's.
             The benchmark empties the orders tables of its target database when it imports: use a scratch one.
             """)
 
@@ -117,6 +119,7 @@ struct ExportBench: ParsableCommand {
             let stages = report.stages.filter { ["control totals", "ledger"].contains($0.name) }
             print("  of orderflow's time: " + stages.map { String(format: "%@ %.2f s", $0.name, $0.seconds) }.joined(separator: ", ")
                   + " (the ledger keeps the file's \(fileSize(oursFile) / 1_048_576) MiB)")
+            try xlsxRounds(me: me, url: url, dir: dir, csvMedian: om, csvRows: report.output?.rows ?? 0)
             try incrementalRounds(setup, me: me, fullMedian: om)
         }
     }
@@ -152,6 +155,29 @@ struct ExportBench: ParsableCommand {
         }
         print(String(format: "  incremental (1%% = %d orders changed, checked): median %.2f s = %.3f× the full export (target ≤ 0.1); rounds %@",
                      changed, median(times), median(times) / fullMedian, times.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
+
+    }
+    /// `orderflow export --format xlsx` of the same period, per round after the CSV rounds: its
+    /// median time, the ratio to the CSV export's median and its peak RSS; its rows must be the CSV's.
+    func xlsxRounds(me: String, url: String, dir: URL, csvMedian: Double, csvRows: Int) throws {
+        let file = dir.appendingPathComponent("orderflow-export.xlsx").path
+        let reportDir = dir.appendingPathComponent("report-export-xlsx")
+        var times: [Double] = [], rss: [Int] = []
+        for round in 1...rounds {
+            let m = try Measured.run(me, ["export", "--dataset", "orders", "--from", "2026-10-01", "--to", "2026-11-01",
+                                          "--format", "xlsx", "-o", file, "--database", url, "--report-dir", reportDir.path])
+            guard m.status == 0 else { throw ValidationError("orderflow export --format xlsx exited with \(m.status)") }
+            times.append(m.seconds); rss.append(m.maxRSSKiB)
+            note(String(format: "xlsx round %d: orderflow export --format xlsx %.2f s (CPU %.2f s) = %.2f× the CSV median, peak RSS %.1f MB",
+                        round, m.seconds, m.cpuSeconds, m.seconds / csvMedian, m.mb))
+        }
+        let report = try JSONDecoder().decode(ExportReport.self, from: Data(contentsOf: reportDir.appendingPathComponent("report.json")))
+        let rows = report.output?.rows ?? -1
+        guard rows == csvRows else { throw ValidationError("the xlsx export has \(rows) rows, the CSV export \(csvRows)") }
+        let xm = median(times)
+        print(String(format: "  xlsx    orderflow export --format xlsx               %8.2f s  %.2f× orderflow's gz CSV  peak RSS %.1f MB (max of rounds; target ≤ 100)",
+                     xm, xm / csvMedian, Double(rss.max() ?? 0) / 1024))
+        print("  xlsx rows equal the CSV's: \(rows) (\(fileSize(file) / 1_048_576) MiB)")
     }
 
     func decompressedDigest(_ path: String) throws -> String {
