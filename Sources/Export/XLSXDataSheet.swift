@@ -29,33 +29,18 @@ enum XLSXCellKind: Equatable {
     }
 }
 
-/// UTC instants as wall-clock time in the export's zone, for Excel's zone-less datetimes. The
-/// offset is looked up once per UTC minute (zone changes fall on whole minutes) and rows come
-/// sorted by time, so a million timestamps cost a few thousand Foundation calls (as `DayBucketer`).
+/// UTC instants as Excel's zone-less date-times: the wall-clock time in the export's zone.
 struct ExcelClock {
-    private let zone: TimeZone?
-    private var cachedMinute = Int64.min
-    private var cachedOffset: Int64 = 0
+    private var clock: ZoneClock
 
     init(timezone: String) throws {
-        guard let z = TimeZone(identifier: timezone) else { throw ExportError(.invalidDefinition, "unknown time zone \(timezone)") }
-        zone = z.identifier == "UTC" || z.identifier == "GMT" ? nil : z
+        clock = try ZoneClock(timezone: timezone)
     }
 
     /// Excel's serial date-time (days since 1899-12-30, the fraction is the time of day) of
     /// `instant` in the zone.
     mutating func serial(_ instant: Timestamp) -> Double {
-        var micros = instant.microseconds
-        if let zone {
-            let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
-            let minute = seconds >= 0 ? seconds / 60 : (seconds - 59) / 60
-            if minute != cachedMinute {
-                cachedMinute = minute
-                cachedOffset = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(minute * 60))))
-            }
-            micros += cachedOffset * 1_000_000
-        }
-        return Self.serial(localMicroseconds: micros)
+        Self.serial(localMicroseconds: clock.localMicroseconds(instant))
     }
 
     /// 1970-01-01 is Excel's day 25569 (its 1900 leap-year bug only shifts days before March 1900).
