@@ -97,7 +97,7 @@ public struct ControlTotals: Codable, Sendable, Equatable {
         }
         guard differences.isEmpty else {
             throw ExportError(.controlTotals, "the file's figures differ from PostgreSQL's over the same snapshot: "
-                              + differences.joined(separator: "; ") + " (no file was written)")
+                              + differences.joined(separator: "; "))
         }
         matched = true
     }
