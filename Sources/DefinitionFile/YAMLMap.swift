@@ -30,12 +30,37 @@ public struct YAMLMap {
     public static func root(yaml: String, expected: String, fail: @escaping (String, String) -> DefinitionError) throws -> YAMLMap {
         let loaded: Any?
         do {
+            // Yams crashes constructing a mapping whose key is not a scalar (`? {a: 1}: x`), so
+            // the document is checked as nodes first.
+            if let node = try Yams.compose(yaml: yaml), let path = firstComplexKey(node) {
+                throw fail(path, "a plain name as the key (a mapping or list cannot be a key)")
+            }
             loaded = try Yams.load(yaml: yaml)
+        } catch let error as DefinitionError {
+            throw error
         } catch {
             throw fail("", "valid YAML (\(error))")
         }
         guard let root = loaded as? [String: Any] else { throw fail("", expected) }
         return YAMLMap(map: root, path: "", fail: fail)
+    }
+
+    /// Where a mapping key that is not a scalar sits (`guards`), or nil when every key is one.
+    static func firstComplexKey(_ node: Node, path: String = "") -> String? {
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                guard let name = key.scalar?.string else { return path.isEmpty ? "(top level)" : path }
+                if let found = firstComplexKey(value, path: path.isEmpty ? name : path + "." + name) { return found }
+            }
+        case .sequence(let sequence):
+            for (i, value) in sequence.enumerated() {
+                if let found = firstComplexKey(value, path: "\(path)[\(i)]") { return found }
+            }
+        default:
+            break
+        }
+        return nil
     }
 
     public mutating func allowOnly(_ keys: Set<String>) throws {

@@ -27,6 +27,15 @@ import Testing
         }
     }
 
+    /// The fuzzer's find (fuzz/regressions/yaml): a mapping as a key crashed Yams's constructor.
+    @Test func aMappingAsAKeyIsRefusedNotACrash() throws {
+        let crash = try String(contentsOf: Self.repository.appendingPathComponent("fuzz/regressions/yaml/complex-mapping-key"), encoding: .utf8)
+        #expect(throws: DefinitionError.self) { try PipelineDefinition.parse(yaml: crash) }
+        #expect(throws: DefinitionError(file: "<memory>", key: "guards", expected: "a plain name as the key (a mapping or list cannot be a key)")) {
+            try ExportDefinition.parse(yaml: "name: x\nkind: export\nguards:\n  ? {a: 1}\n  : 2\n")
+        }
+    }
+
     @Test func wrongFilesAreRefusedNamingTheKey() throws {
         func key(_ yaml: String) -> String? {
             do {
