@@ -3,6 +3,7 @@ import Crypto
 import ErrorCodes
 import Feeds
 import Foundation
+import OrderModel
 import RunSupport
 import Synchronization
 
@@ -41,11 +42,13 @@ enum XLSXExportWriter {
         let directory = target.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? NSTemporaryDirectory()
         // Standard output also goes to the destination's copy, which the ledger keeps.
         let copies = target == nil ? [destination.fd] + (destination.copyFD.map { [$0] } ?? []) : []
+        let created = creationTime(query)
         return WorkerThread(name: "orderflow.export-xlsx") {
             let path = target ?? "\(directory)/.orderflow-export.\(getpid()).\(UInt32.random(in: 0...UInt32.max)).xlsx"
             defer { if target == nil { unlink(path) } }
             do {
                 let workbook = try XLSXWorkbook(path: path, tmpdir: directory)
+                try workbook.setCreated(unixSeconds: created)
                 var sheet = try XLSXDataSheet(workbook: workbook, name: definition.dataset.rawValue, columns: columns,
                                               timezone: definition.timezone)
                 while let buffer = try channel.receive() {
@@ -67,6 +70,14 @@ enum XLSXExportWriter {
                 throw error
             }
         }
+    }
+
+    /// The workbook's creation time: the period's end, else its start, else 2000-01-01T00:00:00Z —
+    /// never the time of writing, so the same rows always give the same bytes and SHA-256.
+    static func creationTime(_ query: ExportQuery) -> Int {
+        let bound = query.settings.first { $0.name == ExportQuery.toSetting } ?? query.settings.first { $0.name == ExportQuery.fromSetting }
+        guard let text = bound?.value, let instant = Timestamp(rfc3339: text) else { return 946_684_800 }
+        return Int(instant.microseconds / 1_000_000)
     }
 
     /// Size and SHA-256 of the finished file, read in 1 MiB pieces; also written to each of `copies`.

@@ -25,6 +25,15 @@ final class XLSXWorkbook {
         workbook = made
     }
 
+    /// Sets the creation time the document properties (and the zip entries) carry; without it
+    /// libxlsxwriter stamps the time of writing, and the same rows would give different bytes.
+    func setCreated(unixSeconds: Int) throws {
+        guard let workbook else { return }
+        var properties = lxw_doc_properties()
+        properties.created = time_t(unixSeconds)
+        try XLSXSheet.check(workbook_set_properties(workbook, &properties), "set the properties of \(path)")
+    }
+
     /// A new sheet after the existing ones.
     func addSheet(_ name: String) throws -> XLSXSheet {
         guard let workbook, let sheet = workbook_add_worksheet(workbook, name) else {

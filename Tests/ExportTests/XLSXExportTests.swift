@@ -249,6 +249,15 @@ struct XLSXExportTests {
             try exportAndCompare(f, Self.definition(.orders, .xlsx, timezone: zone), name: "orders-\(zone.split(separator: "/").last!)")
             try exportAndCompare(f, Self.definition(.lines, .xlsx, timezone: zone), name: "lines-\(zone.split(separator: "/").last!)")
         }
+        // The same rows give the same bytes (the workbook's creation time is the period's, not now).
+        var again = Self.definition(.orders, .xlsx, timezone: "Europe/Berlin")
+        Thread.sleep(forTimeInterval: 1.1) // a clock-stamped file would now differ
+        _ = try f.export(again, to: "again.xlsx")
+        #expect(ContentHash.sha256Hex(try f.bytes("again.xlsx")) == ContentHash.sha256Hex(try f.bytes("orders-Berlin.xlsx")))
+        again.to = PeriodBound("2027-01-01")
+        _ = try f.export(again, to: "bounded-1.xlsx")
+        _ = try f.export(again, to: "bounded-2.xlsx")
+        #expect(ContentHash.sha256Hex(try f.bytes("bounded-1.xlsx")) == ContentHash.sha256Hex(try f.bytes("bounded-2.xlsx")))
         // Spot checks of what the comparison implies, in Berlin: CEST began at 01:00Z on 29 March.
         let book = try ReadWorkbook(f.path("lines-Berlin.xlsx"))
         let rows = try book.sheet("lines").rows

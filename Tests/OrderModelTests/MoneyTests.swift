@@ -23,4 +23,12 @@ import Testing
         #expect(Money("2")! > Money("1.99")!)
         #expect(Money("900000000000000000")!.multiplied(by: 100) == nil)
     }
+
+    /// ISO 4217 minor units (the xlsx export's money formats): every exception is a known code.
+    @Test func currencyMinorUnitsFollowISO4217() {
+        #expect(OrderRules.minorUnits(of: "JPY") == 0 && OrderRules.minorUnits(of: "KRW") == 0)
+        #expect(["BHD", "KWD", "JOD", "OMR", "TND", "IQD", "LYD"].allSatisfy { OrderRules.minorUnits(of: $0) == 3 })
+        #expect(OrderRules.minorUnits(of: "EUR") == 2 && OrderRules.minorUnits(of: "USD") == 2 && OrderRules.minorUnits(of: "") == 2)
+        #expect(OrderRules.currencies.filter { OrderRules.minorUnits(of: $0) != 2 }.count == 23)
+    }
 }
