@@ -57,29 +57,19 @@ struct ProblemAndLogMiddleware: RouterMiddleware {
     }
 }
 
-/// Requires `Authorization: Bearer <token>` with one of the configured tokens.
-///
-/// Compares in constant time so response timing does not reveal a token's prefix; the token is
-/// never logged or echoed.
-struct BearerAuthMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+/// The accepted bearer tokens, compared in constant time so response timing does not reveal a
+/// token's prefix (the API's bearer check and the console's login share it).
+public struct APITokens: Sendable {
     let tokens: [[UInt8]]
-    /// Paths that stay open: probes and the API description.
-    static let openPaths: Set<String> = ["/health/live", "/health/ready", "/openapi.yaml"]
 
-    init(tokens: [String]) { self.tokens = tokens.map { Array($0.utf8) } }
+    public init(_ tokens: [String]) { self.tokens = tokens.map { Array($0.utf8) } }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if Self.openPaths.contains(request.uri.path) { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.count > 7,
-              header.prefix(7).lowercased() == "bearer ", matches(Array(header.utf8.dropFirst(7))) else {
-            throw APIProblem(.unauthorized, slug: "unauthorized", title: "Unauthorized",
-                             detail: "send Authorization: Bearer <token>", headers: [.wwwAuthenticate: "Bearer realm=\"orderflow\""])
-        }
-        return try await next(request, context)
-    }
+    /// No tokens configured: the API (and the console) are open.
+    public var isEmpty: Bool { tokens.isEmpty }
 
-    func matches(_ candidate: [UInt8]) -> Bool {
+    /// Whether `candidate` is one of the tokens.
+    public func accepts(_ candidate: some Collection<UInt8>) -> Bool {
+        let candidate = Array(candidate)
         var found = false
         for token in tokens {
             var difference = UInt8(truncatingIfNeeded: token.count ^ candidate.count)
@@ -87,5 +77,34 @@ struct BearerAuthMiddleware: RouterMiddleware {
             found = found || difference == 0
         }
         return found
+    }
+}
+
+/// Requires `Authorization: Bearer <token>` with one of the configured tokens; the token is
+/// never logged or echoed.
+struct BearerAuthMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let tokens: APITokens
+    /// Paths that stay open: probes and the API description.
+    static let openPaths: Set<String> = ["/health/live", "/health/ready", "/openapi.yaml"]
+    /// Mounted pages that check a session of their own (the console's login cookie).
+    let mountedPrefixes: [String]
+
+    init(tokens: [String], mountedPrefixes: [String] = []) {
+        self.tokens = APITokens(tokens)
+        self.mountedPrefixes = mountedPrefixes
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        if Self.openPaths.contains(path) || mountedPrefixes.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) {
+            return try await next(request, context)
+        }
+        guard let header = request.headers[.authorization], header.count > 7,
+              header.prefix(7).lowercased() == "bearer ", tokens.accepts(header.utf8.dropFirst(7)) else {
+            throw APIProblem(.unauthorized, slug: "unauthorized", title: "Unauthorized",
+                             detail: "send Authorization: Bearer <token>", headers: [.wwwAuthenticate: "Bearer realm=\"orderflow\""])
+        }
+        return try await next(request, context)
     }
 }

@@ -258,6 +258,12 @@ public enum Migrations {
             -- Compressed already (gzip, xlsx) or about to be read back whole: not worth TOAST's compression.
             ALTER TABLE export_files ALTER COLUMN data SET STORAGE EXTERNAL;
             """),
+        Migration(version: 7, name: "run and export history by start time (the console's pages)", sql: """
+            -- The console lists runs and exports together, newest first, a page at a time: each
+            -- page is a range scan of these from the last row shown (docs/console.md).
+            CREATE INDEX import_runs_started_idx ON import_runs (started_at, id);
+            CREATE INDEX export_runs_started_idx ON export_runs (started_at, id);
+            """),
     ]
 
     /// The version a fully migrated database has.

@@ -68,12 +68,13 @@ extension HTMLReport {
         let columns: [Column]
 
         /// Nil for no items, as for `BarChart`.
-        init?(_ items: [(String, Double)], format: (Double) -> String, color: String = "#27ae60") {
+        init?(_ items: [(String, Double)], format: (Double) -> String, color: String = "#27ae60",
+              plotHeight: Int = 200, maxStep: Int = 40, ticks: Bool = true) {
             guard !items.isEmpty else { return nil }
-            let plotHeight = 200, left = 90, bottom = 40
-            let step = max(6, min(40, 900 / items.count))
+            let left = ticks ? 90 : 50, bottom = ticks ? 40 : 8
+            let step = max(min(6, maxStep), min(maxStep, 900 / items.count))
             let top = max(items.map(\.1).max() ?? 0, 1e-9)
-            width = left + items.count * step + 80
+            width = left + items.count * step + (ticks ? 80 : 10)
             height = plotHeight + bottom + 10
             self.left = left
             axisY = plotHeight + 5
@@ -86,7 +87,7 @@ extension HTMLReport {
             columns = items.enumerated().map { i, item in
                 let h = item.1 > 0 ? max(1, Int((item.1 / top) * Double(plotHeight - 10))) : 0
                 return Column(label: item.0, value: format(item.1), x: left + i * step + 1, y: plotHeight + 5 - h, height: h,
-                              tick: i == 0 || i == items.count - 1 || i % 7 == 0)
+                              tick: ticks && (i == 0 || i == items.count - 1 || i % 7 == 0))
             }
         }
     }

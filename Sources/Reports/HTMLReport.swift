@@ -22,13 +22,37 @@ public enum HTMLReport {
         render(ExportPage(r), with: "export")
     }
 
+    /// The run page's content without the frame, for pages that have their own (the console).
+    public static func runBody(_ r: RunReport) -> String {
+        render(RunPage(r), with: "run-body")
+    }
+
+    /// The export page's content without the frame.
+    public static func exportBody(_ r: ExportReport) -> String {
+        render(ExportPage(r), with: "export-body")
+    }
+
+    /// The CSS report.html inlines, for pages that link a stylesheet instead.
+    public static var stylesheet: String { String(decoding: PackageResources.report_css_mustache, as: UTF8.self) }
+
+    /// A small column chart (inline SVG, labels escaped) of one value per day; empty for no items.
+    public static func smallColumnChart(_ items: [(label: String, value: Double)], format: (Double) -> String, color: String) -> String {
+        guard let chart = ColumnChart(items.map { ($0.label, $0.value) }, format: format, color: color, plotHeight: 60, maxStep: 8, ticks: false) else {
+            return ""
+        }
+        return render(chart, with: "column-chart")
+    }
+
     /// Parsed once. The templates are compiled into the binary (`.embedInCode` in Package.swift),
     /// so one that does not parse is a bug in this module, not something a user can cause.
     static let templates: MustacheLibrary = {
         let sources: [(String, [UInt8])] = [
             ("page", PackageResources.page_mustache),
             ("run", PackageResources.run_mustache),
+            ("run-body", PackageResources.run_body_mustache),
             ("export", PackageResources.export_mustache),
+            ("export-body", PackageResources.export_body_mustache),
+            ("report-css", PackageResources.report_css_mustache),
             ("figures", PackageResources.figures_mustache),
             ("stages", PackageResources.stages_mustache),
             ("bar-chart", PackageResources.bar_chart_mustache),

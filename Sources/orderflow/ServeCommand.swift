@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Hummingbird
 import Logging
@@ -9,10 +10,11 @@ import PostgresClient
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the order REST API (see docs/openapi.yaml).",
+        abstract: "Run the order REST API (see docs/openapi.yaml) and the web console under /console/ (docs/console.md).",
         discussion: """
             Authentication: bearer tokens from ORDERFLOW_API_TOKENS (comma-separated) or --tokens-file
             (one per line). Without tokens the API only listens on a loopback address unless --insecure.
+            The console signs in with any of those tokens and keeps a session cookie.
             SIGTERM or SIGINT stop it gracefully: open requests finish, then the connections close.
             """)
 
@@ -43,6 +45,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes.")
     var maxBody = 1 << 20
 
+    @Option(help: "Console sessions end this many hours after sign-in.")
+    var consoleSessionHours = 8
+
+    @Option(help: "Console sessions end after this many minutes without a request.")
+    var consoleIdleMinutes = 60
+
+    @Flag(help: "Mark the console's session cookie Secure (set when users reach the console over HTTPS through a proxy).")
+    var consoleSecureCookie = false
+
+    @Flag(help: "Serve the API only, without the console.")
+    var noConsole = false
+
     @Flag(help: "Apply missing migrations before serving.")
     var migrate = false
 
@@ -53,6 +67,9 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = try configuring {
             let configuration = try apiConfiguration()
             try configuration.validate()
+            guard consoleSessionHours > 0, consoleIdleMinutes > 0 else {
+                throw ValidationError("--console-session-hours and --console-idle-minutes must be positive")
+            }
             return configuration
         }
         let conninfo = try failing {
@@ -74,9 +91,13 @@ struct ServeCommand: AsyncParsableCommand {
             poolConfiguration.currentConninfo = { cluster.runningState()?.url() }
         }
         let pool = PostgresConnectionPool(poolConfiguration)
-        let app = OrderAPI.application(pool: pool, configuration: configuration, logger: logger)
+        let sessions = ConsoleSessions(lifetime: .seconds(consoleSessionHours * 3600), idle: .seconds(consoleIdleMinutes * 60))
+        let mounts: [any APIMount] = noConsole ? [] : [
+            ConsoleRoutes(pool: pool, tokens: configuration.tokens, sessions: sessions, secureCookie: consoleSecureCookie),
+        ]
+        let app = OrderAPI.application(pool: pool, configuration: configuration, mounts: mounts, logger: logger)
         logger.info("orderflow API listening", metadata: [
-            "address": "\(host):\(port)", "auth": .string(configuration.tokens.isEmpty ? "none" : "\(configuration.tokens.count) bearer token(s)"),
+            "address": "\(host):\(port)", "console": .string(noConsole ? "off" : "http://\(host):\(port)/console/"), "auth": .string(configuration.tokens.isEmpty ? "none" : "\(configuration.tokens.count) bearer token(s)"),
         ])
         defer { pool.shutdown() }
         do {
