@@ -5,6 +5,7 @@ import OrderModel
 import OrderStore
 import Pipeline
 import Reports
+import RunSupport
 
 /// The console's HTML. Views hold plain text, which the templates (Templates/*.mustache) escape;
 /// the one unescaped value is a report body from `HTMLReport`, whose own templates escaped it.
@@ -18,6 +19,8 @@ enum ConsolePages {
         let runsCurrent: Bool
         let ordersCurrent: Bool
         let exportsCurrent: Bool
+        /// The stylesheet's URL names its content, so a browser never keeps an old one after an upgrade.
+        let stylesheet = ConsolePages.stylesheetPath
 
         init(signedIn: Bool, canSignOut: Bool, section: String) {
             self.signedIn = signedIn
@@ -232,6 +235,7 @@ enum ConsolePages {
 
     /// The one stylesheet: the reports' rules and the console's own.
     static let stylesheet = HTMLReport.stylesheet + "\n" + String(decoding: PackageResources.console_css, as: UTF8.self)
+    static let stylesheetPath = "/console/console.css?v=" + ContentHash.sha256Hex(stylesheet.utf8).prefix(12)
 
     // MARK: Formatting
 
@@ -248,6 +252,12 @@ enum ConsolePages {
         return String(format: "%d min %02d s", Int(seconds) / 60, Int(seconds) % 60)
     }
 
+    /// HTML text of `text`, for the one message built outside a template.
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
     static func number(_ n: Int?) -> String { n.map(String.init) ?? "" }
 
     static func totals(_ t: ControlTotals?) -> String {
@@ -256,5 +266,49 @@ enum ConsolePages {
             return t.groups.map { "\($0.key) \($0.total)" }.joined(separator: " · ")
         }
         return t.groups.map { "\($0.key): \($0.rows)" }.joined(separator: " · ")
+    }
+}
+
+// Lookups by name instead of Mirror for the views a page repeats 50 times (see HTMLReport's charts).
+extension ConsolePages.Runs.Row: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "href": href
+        case "key": key
+        case "started": started
+        case "pipeline": pipeline
+        case "kind": kind
+        case "status": status
+        case "inputs": inputs
+        case "inputsFull": inputsFull
+        case "records": records
+        case "rejected": rejected
+        case "created": created
+        case "updated": updated
+        case "deleted": deleted
+        case "duration": duration
+        case "message": message
+        default: nil
+        }
+    }
+}
+
+extension ConsolePages.Exports.Row: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "href": href
+        case "key": key
+        case "id": id
+        case "finished": finished
+        case "pipeline": pipeline
+        case "dataset": dataset
+        case "format": format
+        case "status": status
+        case "rows": rows
+        case "bytes": bytes
+        case "sha256": sha256
+        case "totals": totals
+        default: nil
+        }
     }
 }

@@ -126,10 +126,20 @@ struct ConsoleQueries {
         return (Array(rows.prefix(limit)), rows.count > limit)
     }
 
-    /// Every pipeline that has a run or an export (the filter's choices).
+    /// Every pipeline that has a run or an export (the filter's choices): a walk down each
+    /// table's (pipeline, …) index, one probe per pipeline, however long the history.
     func pipelines() throws -> [String] {
         try conn.query("""
-            SELECT pipeline FROM import_runs UNION SELECT pipeline FROM export_runs ORDER BY 1
+            WITH RECURSIVE runs(p) AS (
+                (SELECT pipeline FROM import_runs ORDER BY pipeline LIMIT 1)
+                UNION ALL
+                SELECT (SELECT r.pipeline FROM import_runs r WHERE r.pipeline > runs.p ORDER BY r.pipeline LIMIT 1) FROM runs WHERE runs.p IS NOT NULL
+            ), exports(p) AS (
+                (SELECT pipeline FROM export_runs ORDER BY pipeline LIMIT 1)
+                UNION ALL
+                SELECT (SELECT e.pipeline FROM export_runs e WHERE e.pipeline > exports.p ORDER BY e.pipeline LIMIT 1) FROM exports WHERE exports.p IS NOT NULL
+            )
+            SELECT p AS pipeline FROM runs WHERE p IS NOT NULL UNION SELECT p FROM exports WHERE p IS NOT NULL ORDER BY 1
             """).rows.map { try $0.decode("pipeline") }
     }
 
@@ -173,16 +183,21 @@ struct ConsoleQueries {
         var inputs: String
         var startedAt: Timestamp
         var report: RunReport?
+        /// Why the stored report could not be read (written by another version, or by hand).
+        var unreadable: String?
     }
 
     func run(_ id: Int64) throws -> RunDetail? {
         guard let row = try conn.query("""
             SELECT id, pipeline, kind, status, input_name, started_at, report::text AS report FROM import_runs WHERE id = \(id)
             """).first else { return nil }
-        let report = try row["report"].map { try JSONDecoder().decode(RunReport.self, from: Data($0.utf8)) }
+        var report: RunReport?, unreadable: String?
+        if let text = row["report"] {
+            do { report = try JSONDecoder().decode(RunReport.self, from: Data(text.utf8)) } catch { unreadable = "\(error)" }
+        }
         return RunDetail(id: try row.decode("id"), pipeline: try row.decode("pipeline"), kind: try row.decode("kind"),
                          status: try row.decode("status"), inputs: row["input_name"] ?? "", startedAt: try row.decode("started_at"),
-                         report: report)
+                         report: report, unreadable: unreadable)
     }
 
     // MARK: Orders
@@ -199,17 +214,17 @@ struct ConsoleQueries {
                 UNION ALL
                 SELECT (SELECT o.source FROM orders o WHERE o.source > sources.s ORDER BY o.source LIMIT 1)
                 FROM sources WHERE sources.s IS NOT NULL
+            ), matches(id) AS (
+                SELECT o.id FROM sources JOIN orders o ON o.source = sources.s AND o.external_ref = \(text)
+                UNION
+                SELECT order_id FROM shipments WHERE tracking_number = \(text)
+                UNION
+                SELECT id FROM orders WHERE id = \(id)
             )
-            SELECT o.id FROM sources JOIN orders o ON o.source = sources.s AND o.external_ref = \(text)
-            UNION
-            SELECT order_id FROM shipments WHERE tracking_number = \(text)
-            UNION
-            SELECT id FROM orders WHERE id = \(id)
-            LIMIT \(limit)
+            SELECT o.id FROM matches m JOIN orders o ON o.id = m.id ORDER BY o.created_at DESC, o.id DESC LIMIT \(limit)
             """).rows.map { try $0.decode("id", as: UUID.self) }
         let repository = OrderRepository()
         return try ids.compactMap { try repository.find($0, on: conn) }
-            .sorted { ($0.createdAt, $0.id.uuidString) > ($1.createdAt, $1.id.uuidString) }
     }
 
     // MARK: Exports

@@ -36,7 +36,7 @@ public struct ConsoleRoutes: APIMount {
         router.get("/console") { _, _ in Response.redirect(to: "/console/runs", type: .normal) }
         let group = router.group("/console").add(middleware: ConsoleGuard(tokens: tokens, sessions: sessions))
         group.get("/console.css") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=31536000, immutable"],
                      body: .init(byteBuffer: ByteBuffer(string: ConsolePages.stylesheet)))
         }
         group.get("/login") { request, _ in self.loginPage(request) }
@@ -164,6 +164,7 @@ public struct ConsoleRoutes: APIMount {
     /// One small chart per pipeline and figure, a column per UTC day of the 30, zero where none ran.
     static func charts(_ nights: [ConsoleQueries.Night], since: Timestamp) -> [ConsolePages.Runs.Chart] {
         let days = (0..<30).map { String(Timestamp(microseconds: since.microseconds + Int64($0) * 86_400_000_000).description.prefix(10)) }
+        let compact = Self.compact
         return Dictionary(grouping: nights, by: \.pipeline).sorted { $0.key < $1.key }.map { pipeline, nights in
             let byDay = Dictionary(uniqueKeysWithValues: nights.map { ($0.day, $0) })
             func series(_ value: (ConsoleQueries.Night) -> Double) -> [(label: String, value: Double)] {
@@ -171,11 +172,19 @@ public struct ConsoleRoutes: APIMount {
             }
             return ConsolePages.Runs.Chart(
                 pipeline: pipeline,
-                records: HTMLReport.smallColumnChart(series { Double($0.records) }, format: { String(Int($0)) }, color: "#2e86de"),
-                rejected: HTMLReport.smallColumnChart(series { Double($0.rejected) }, format: { String(Int($0)) }, color: "#c0392b"),
-                duration: HTMLReport.smallColumnChart(series { $0.seconds }, format: { String(format: "%.1f s", $0) }, color: "#8e44ad"),
+                records: HTMLReport.smallColumnChart(series { Double($0.records) }, format: compact, color: "#2e86de"),
+                rejected: HTMLReport.smallColumnChart(series { Double($0.rejected) }, format: compact, color: "#c0392b"),
+                duration: HTMLReport.smallColumnChart(series { $0.seconds }, format: { $0 >= 10 ? String(format: "%.0f s", $0) : String(format: "%.1f s", $0) },
+                                                      color: "#8e44ad"),
                 totalRecords: nights.reduce(0) { $0 + $1.records }, totalRejected: nights.reduce(0) { $0 + $1.rejected }, nights: nights.count)
         }
+    }
+
+    /// A chart's scale in the width of a few digits: 950, 12k, 6.1M.
+    static func compact(_ value: Double) -> String {
+        if value >= 1e6 { return String(format: "%.1fM", value / 1e6) }
+        if value >= 1e4 { return String(format: "%.0fk", value / 1e3) }
+        return String(Int(value))
     }
 
     func run(_ context: BasicRequestContext) async throws -> Response {
@@ -194,7 +203,8 @@ public struct ConsoleRoutes: APIMount {
         let title = "Run \(id) of \(detail.pipeline)"
         let view = ConsolePages.RunPage(
             chrome: Self.chrome(tokens, "runs"), title: title, body: detail.report.map(HTMLReport.runBody),
-            summary: detail.report == nil ? "\(detail.kind) run, \(detail.status), started \(ConsolePages.time(detail.startedAt)); inputs \(detail.inputs). Its report is written when it ends." : nil,
+            summary: detail.report != nil ? nil : "\(detail.kind) run, \(detail.status), started \(ConsolePages.time(detail.startedAt)); inputs \(detail.inputs). "
+                + (detail.unreadable.map { "Its stored report cannot be read: \($0)" } ?? "Its report is stored when it ends."),
             downloads: downloads, missing: missing)
         return Self.page(.ok, ConsolePages.render(view, "run"))
     }
@@ -252,18 +262,26 @@ public struct ConsoleRoutes: APIMount {
 
     func export(_ context: BasicRequestContext) async throws -> Response {
         let id = try Self.id(context)
-        let found = try await database { conn -> (ExportLedger.Entry, ExportReport)? in
-            let ledger = ExportLedger(conn: conn)
-            guard let entry = try ledger.entry(id), let report = try ledger.report(id) else { return nil }
-            return (entry, report)
+        let found = try await database { conn -> (ExportLedger.Entry, Result<ExportReport?, any Error>)? in
+            let ledger = ExportLedger(conn: conn), queries = ConsoleQueries(conn: conn)
+            return try queries.readOnly {
+                guard let entry = try ledger.entry(id) else { return nil }
+                return (entry, Result { try ledger.report(id) })
+            }
         }
-        guard let (entry, report) = found else { throw ConsoleError.notFound("There is no export \(id) in the export ledger.") }
+        guard let (entry, stored) = found else { throw ConsoleError.notFound("There is no export \(id) in the export ledger.") }
+        let body: String
+        switch stored {
+        case let .success(report?): body = HTMLReport.exportBody(report)
+        case .success(nil): body = ""
+        case let .failure(error): body = "<p class=\"notice\">" + ConsolePages.escape("Its stored report cannot be read: \(error)") + "</p>"
+        }
         let onDisk = Self.fileOnDisk(entry)
         let name = entry.outputPath.map { ($0 as NSString).lastPathComponent } ?? "export \(id)"
         let missing: String? = onDisk != nil || entry.status != "exported" ? nil
             : "The file \(entry.outputPath ?? "(written to standard output)") is no longer on this server's disk as exported."
         let view = ConsolePages.ExportPage(
-            chrome: Self.chrome(tokens, "exports"), title: "Export \(id) of \(entry.pipeline)", body: HTMLReport.exportBody(report),
+            chrome: Self.chrome(tokens, "exports"), title: "Export \(id) of \(entry.pipeline)", body: body,
             download: onDisk == nil ? nil : "/console/exports/\(id)/file", downloadName: name, missing: missing, id: id)
         return Self.page(.ok, ConsolePages.render(view, "export"))
     }

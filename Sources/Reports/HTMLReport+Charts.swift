@@ -1,4 +1,5 @@
 import Foundation
+import Mustache
 
 // The charts' geometry is worked out here and their markup is in Templates/bar-chart.mustache and
 // Templates/column-chart.mustache, so labels (reject reasons, event kinds, stage names) are
@@ -71,7 +72,7 @@ extension HTMLReport {
         init?(_ items: [(String, Double)], format: (Double) -> String, color: String = "#27ae60",
               plotHeight: Int = 200, maxStep: Int = 40, ticks: Bool = true) {
             guard !items.isEmpty else { return nil }
-            let left = ticks ? 90 : 50, bottom = ticks ? 40 : 8
+            let left = ticks ? 90 : 40, bottom = ticks ? 40 : 6
             let step = max(min(6, maxStep), min(maxStep, 900 / items.count))
             let top = max(items.map(\.1).max() ?? 0, 1e-9)
             width = left + items.count * step + (ticks ? 80 : 10)
@@ -89,6 +90,70 @@ extension HTMLReport {
                 return Column(label: item.0, value: format(item.1), x: left + i * step + 1, y: plotHeight + 5 - h, height: h,
                               tick: ticks && (i == 0 || i == items.count - 1 || i % 7 == 0))
             }
+        }
+    }
+}
+
+// Lookups by name instead of Mirror: a chart has hundreds of bars or columns, and a Mirror per
+// `{{…}}` made the console's runs page (24 small charts) spend most of its time in reflection.
+extension HTMLReport.BarChart: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "width": width
+        case "height": height
+        case "labelX": labelX
+        case "barX": barX
+        case "barHeight": barHeight
+        case "color": color
+        case "bars": bars
+        default: nil
+        }
+    }
+}
+
+extension HTMLReport.BarChart.Bar: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "label": label
+        case "value": value
+        case "textY": textY
+        case "rectY": rectY
+        case "length": length
+        case "valueX": valueX
+        default: nil
+        }
+    }
+}
+
+extension HTMLReport.ColumnChart: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "width": width
+        case "height": height
+        case "left": left
+        case "axisY": axisY
+        case "axisEnd": axisEnd
+        case "scaleX": scaleX
+        case "tickY": tickY
+        case "top": top
+        case "columnWidth": columnWidth
+        case "color": color
+        case "columns": columns
+        default: nil
+        }
+    }
+}
+
+extension HTMLReport.ColumnChart.Column: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "label": label
+        case "value": value
+        case "x": x
+        case "y": y
+        case "height": height
+        case "tick": tick
+        default: nil
         }
     }
 }

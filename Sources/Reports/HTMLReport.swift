@@ -37,7 +37,7 @@ public enum HTMLReport {
 
     /// A small column chart (inline SVG, labels escaped) of one value per day; empty for no items.
     public static func smallColumnChart(_ items: [(label: String, value: Double)], format: (Double) -> String, color: String) -> String {
-        guard let chart = ColumnChart(items.map { ($0.label, $0.value) }, format: format, color: color, plotHeight: 60, maxStep: 8, ticks: false) else {
+        guard let chart = ColumnChart(items.map { ($0.label, $0.value) }, format: format, color: color, plotHeight: 30, maxStep: 5, ticks: false) else {
             return ""
         }
         return render(chart, with: "column-chart")

@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks against the PostgreSQL floor, measured in the same run.",
-        subcommands: [CopyBench.self, OrdersBench.self, TrackingBench.self, ExportBench.self, ReadBench.self])
+        subcommands: [CopyBench.self, OrdersBench.self, TrackingBench.self, ExportBench.self, ReadBench.self, ConsoleBench.self])
 }
 
 /// COPY FROM STDIN through PostgresClient versus `psql \copy` of the same rows into the same table.

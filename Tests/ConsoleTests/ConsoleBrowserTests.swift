@@ -1,4 +1,5 @@
 import Foundation
+import OrderAPI
 import OrderflowTestSupport
 import PostgresClient
 import Testing
@@ -73,10 +74,6 @@ struct ConsoleBrowserTests {
         #expect(shown["export.\(export["id"]!).status"] == "exported" && shown["export.\(export["id"]!).records"] == export["rows"])
         let pipelinesShown = try f.conn.query("SELECT pipeline, sum((counts->>'recordsRead')::bigint)::text AS records FROM import_runs GROUP BY 1").rows
         for p in pipelinesShown { #expect(shown["nights.\(p["pipeline"]!).records"] == p["records"], "\(p["pipeline"]!)") }
-        // The README's picture of the runs page: ORDERFLOW_CONSOLE_SCREENSHOT=docs/images/console-runs.png.
-        if let path = ProcessInfo.processInfo.environment["ORDERFLOW_CONSOLE_SCREENSHOT"] {
-            try Data(try browser.screenshot()).write(to: URL(fileURLWithPath: path))
-        }
         try checkPage(browser, name: "runs", in: f)
 
         // Filters narrow the list.
@@ -184,7 +181,7 @@ struct ConsoleServer {
     let base: String
 
     static func start(database: String, tokens: String, in f: DatabaseFixture) throws -> ConsoleServer {
-        let port = try freePort()
+        let port = try LoopbackPort.free()
         setenv("ORDERFLOW_API_TOKENS", tokens, 1)
         defer { unsetenv("ORDERFLOW_API_TOKENS") }
         let process = try OrderflowBinary.launch(["serve", "--database", database, "--port", "\(port)", "--log-level", "warning"],
@@ -204,20 +201,6 @@ struct ConsoleServer {
         process.waitUntilExit()
     }
 
-    /// A port the kernel just handed out and took back.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw ServerFailed(message: "no free port: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     func status(_ path: String) throws -> Int {
         let r = try TestProgram.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", base + path])

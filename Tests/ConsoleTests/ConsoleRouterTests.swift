@@ -75,30 +75,31 @@ struct ConsoleRouterTests {
     }
 
     @Test func sessionsEndAfterTheirLifetimeAndWhenIdle() async throws {
-        let idle = ConsoleSessions(lifetime: .seconds(60), idle: .milliseconds(300))
+        // Margins of a second and more: a loaded CI machine may sleep far longer than asked.
+        let idle = ConsoleSessions(lifetime: .seconds(60), idle: .seconds(2))
         let a = idle.open()
         #expect(idle.check(a))
-        try await Task.sleep(for: .milliseconds(150))
+        try await Task.sleep(for: .milliseconds(500))
         #expect(idle.check(a), "a request keeps the session alive")
-        try await Task.sleep(for: .milliseconds(450))
+        try await Task.sleep(for: .milliseconds(2_500))
         #expect(!idle.check(a), "idle for longer than the idle time")
 
-        let short = ConsoleSessions(lifetime: .milliseconds(500), idle: .seconds(60))
+        let short = ConsoleSessions(lifetime: .seconds(2), idle: .seconds(60))
         let b = short.open()
         for _ in 0..<3 {
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: .milliseconds(150))
             #expect(short.check(b))
         }
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: .milliseconds(2_000))
         #expect(!short.check(b), "past its lifetime, however busy")
         #expect(!short.check("not-a-session"))
 
         // Through the routes: an ended session leads back to the login.
-        try await withConsole(sessions: ConsoleSessions(lifetime: .milliseconds(200), idle: .seconds(60))) { client, _ in
+        try await withConsole(sessions: ConsoleSessions(lifetime: .seconds(2), idle: .seconds(60))) { client, _ in
             let login = try await client.execute(uri: "/console/login", method: .post, headers: Self.formType, body: Self.form(["token": Self.token]))
             let session = String(try #require(login.headers[.setCookie]).prefix { $0 != ";" })
             #expect(try await client.execute(uri: "/console/exports", method: .get, headers: [.cookie: session]).status == .ok)
-            try await Task.sleep(for: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(2_500))
             #expect(try await client.execute(uri: "/console/exports", method: .get, headers: [.cookie: session]).status == .seeOther)
         }
     }
