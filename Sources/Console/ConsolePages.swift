@@ -206,7 +206,7 @@ enum ConsolePages {
     // MARK: Rendering
 
     static let templates: MustacheLibrary = {
-        let sources: [(String, [UInt8])] = [
+        let sources: [(name: String, bytes: [UInt8])] = [
             ("console-page", PackageResources.console_page_mustache),
             ("login", PackageResources.login_mustache),
             ("runs", PackageResources.runs_mustache),
@@ -217,15 +217,7 @@ enum ConsolePages {
             ("order", PackageResources.order_mustache),
             ("error", PackageResources.error_mustache),
         ]
-        var library = MustacheLibrary()
-        for (name, bytes) in sources {
-            do {
-                try library.register(String(decoding: bytes, as: UTF8.self), named: name)
-            } catch {
-                fatalError("Console/Templates/\(name).mustache does not parse: \(error)")
-            }
-        }
-        return library
+        return HTMLReport.library(sources, in: "Console")
     }()
 
     static func render(_ view: Any, _ template: String) -> String {

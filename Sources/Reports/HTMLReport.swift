@@ -43,10 +43,9 @@ public enum HTMLReport {
         return render(chart, with: "column-chart")
     }
 
-    /// Parsed once. The templates are compiled into the binary (`.embedInCode` in Package.swift),
-    /// so one that does not parse is a bug in this module, not something a user can cause.
+    /// Parsed once.
     static let templates: MustacheLibrary = {
-        let sources: [(String, [UInt8])] = [
+        let sources: [(name: String, bytes: [UInt8])] = [
             ("page", PackageResources.page_mustache),
             ("run", PackageResources.run_mustache),
             ("run-body", PackageResources.run_body_mustache),
@@ -58,16 +57,22 @@ public enum HTMLReport {
             ("bar-chart", PackageResources.bar_chart_mustache),
             ("column-chart", PackageResources.column_chart_mustache),
         ]
+        return library(sources, in: "Reports")
+    }()
+
+    /// A library of templates compiled into a module's binary (`.embedInCode`): one that does not
+    /// parse is a bug in that module, caught by its first page, not something a user can cause.
+    public static func library(_ sources: [(name: String, bytes: [UInt8])], in module: String) -> MustacheLibrary {
         var library = MustacheLibrary()
         for (name, bytes) in sources {
             do {
                 try library.register(String(decoding: bytes, as: UTF8.self), named: name)
             } catch {
-                fatalError("Templates/\(name).mustache does not parse: \(error)")
+                fatalError("\(module)/Templates/\(name).mustache does not parse: \(error)")
             }
         }
         return library
-    }()
+    }
 
     static func render(_ view: Any, with template: String) -> String {
         guard let html = templates.render(view, withTemplate: template) else {

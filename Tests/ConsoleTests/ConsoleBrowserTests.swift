@@ -12,7 +12,7 @@ struct ConsoleBrowserTests {
     static let hostileRef = "<script>document.title='owned'</script>"
     static let formulaRef = "=HYPERLINK(\"http://evil.example\",\"click\")"
 
-    @Test func everyPageRendersShowsTheDatabasesFiguresAndIsReachableByKeyboard() async throws {
+    @Test func everyPageRendersShowsTheDatabasesFiguresAndIsReachableByKeyboard() throws {
         let chromium = try Chromium.locate()
         let f = try DatabaseFixture(prefix: "of-console")
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -90,7 +90,7 @@ struct ConsoleBrowserTests {
         #expect(rejectsLink == "/console/runs/\(aborted)/rejects/0")
         try checkPage(browser, name: "run", in: f)
         let session = try #require(cookie?["value"] as? String)
-        let rejects = try await server.get("/console/runs/\(aborted)/rejects/0", session: session)
+        let rejects = try server.get("/console/runs/\(aborted)/rejects/0", session: session)
         #expect(rejects.status == 200 && String(decoding: rejects.body, as: UTF8.self).contains("R-2"))
 
         // Order lookup: by external ref, tracking number and id; feed values are text, never markup.
@@ -129,7 +129,7 @@ struct ConsoleBrowserTests {
         try browser.open(server.base + "/console/exports/\(eid)")
         #expect(try dataKeys(browser)["output.sha256"] == export["sha256"])
         try checkPage(browser, name: "export", in: f)
-        let file = try await server.get("/console/exports/\(eid)/file", session: session)
+        let file = try server.get("/console/exports/\(eid)/file", session: session)
         let written = Array(try Data(contentsOf: URL(fileURLWithPath: f.path("orders.csv.gz"))))
         #expect(file.status == 200 && file.body == written)
 
@@ -137,7 +137,7 @@ struct ConsoleBrowserTests {
         try browser.open(server.base + "/console/runs")
         try browser.evaluateAndWait("document.querySelector('form.signout').submit()")
         #expect(try browser.url().hasPrefix(server.base + "/console/login"))
-        #expect(try await server.get("/console/runs", session: session).status == 303)
+        #expect(try server.get("/console/runs", session: session).status == 303)
     }
 
     /// Every `data-key` element's text, as the page shows it.
@@ -208,7 +208,7 @@ struct ConsoleServer {
     }
 
     /// GET with the session cookie, not following redirects.
-    func get(_ path: String, session: String) async throws -> (status: Int, body: [UInt8]) {
+    func get(_ path: String, session: String) throws -> (status: Int, body: [UInt8]) {
         let out = f_tmp()
         defer { unlink(out) }
         let r = try TestProgram.run("/usr/bin/curl", ["-s", "-o", out, "-w", "%{http_code}", "-H", "Cookie: orderflow_console=\(session)", base + path])

@@ -7,6 +7,7 @@ import Logging
 import OrderAPI
 import OrderflowTestSupport
 import PostgresClient
+import Synchronization
 import Testing
 
 /// The console's routes in process (HummingbirdTesting's router client) over a real database:
@@ -74,33 +75,46 @@ struct ConsoleRouterTests {
         }
     }
 
+    /// A clock the test moves: sessions age without the test sleeping (a loaded machine may
+    /// sleep far longer than asked).
+    final class ManualClock: Sendable {
+        let start = ContinuousClock.now
+        let offset = Mutex<Duration>(.zero)
+        func now() -> ContinuousClock.Instant { start + offset.withLock { $0 } }
+        func advance(_ d: Duration) { offset.withLock { $0 += d } }
+    }
+
     @Test func sessionsEndAfterTheirLifetimeAndWhenIdle() async throws {
-        // Margins of a second and more: a loaded CI machine may sleep far longer than asked.
-        let idle = ConsoleSessions(lifetime: .seconds(60), idle: .seconds(2))
+        let clock = ManualClock()
+        let idle = ConsoleSessions(lifetime: .seconds(3600), idle: .seconds(60), now: { clock.now() })
         let a = idle.open()
         #expect(idle.check(a))
-        try await Task.sleep(for: .milliseconds(500))
+        clock.advance(.seconds(59))
         #expect(idle.check(a), "a request keeps the session alive")
-        try await Task.sleep(for: .milliseconds(2_500))
-        #expect(!idle.check(a), "idle for longer than the idle time")
+        clock.advance(.seconds(59))
+        #expect(idle.check(a), "59 s after the last request")
+        clock.advance(.seconds(60))
+        #expect(!idle.check(a), "idle for the idle time")
+        #expect(!idle.check(a), "an ended session stays ended")
 
-        let short = ConsoleSessions(lifetime: .seconds(2), idle: .seconds(60))
+        let short = ConsoleSessions(lifetime: .seconds(300), idle: .seconds(60), now: { clock.now() })
         let b = short.open()
-        for _ in 0..<3 {
-            try await Task.sleep(for: .milliseconds(150))
+        for _ in 0..<5 {
+            clock.advance(.seconds(50))
             #expect(short.check(b))
         }
-        try await Task.sleep(for: .milliseconds(2_000))
+        clock.advance(.seconds(50))
         #expect(!short.check(b), "past its lifetime, however busy")
         #expect(!short.check("not-a-session"))
 
-        // Through the routes: an ended session leads back to the login.
-        try await withConsole(sessions: ConsoleSessions(lifetime: .seconds(2), idle: .seconds(60))) { client, _ in
+        // Through the routes: an ended session leads back to the login; another sign-in works.
+        try await withConsole(sessions: ConsoleSessions(lifetime: .seconds(600), idle: .seconds(60), now: { clock.now() })) { client, _ in
             let login = try await client.execute(uri: "/console/login", method: .post, headers: Self.formType, body: Self.form(["token": Self.token]))
             let session = String(try #require(login.headers[.setCookie]).prefix { $0 != ";" })
             #expect(try await client.execute(uri: "/console/exports", method: .get, headers: [.cookie: session]).status == .ok)
-            try await Task.sleep(for: .milliseconds(2_500))
-            #expect(try await client.execute(uri: "/console/exports", method: .get, headers: [.cookie: session]).status == .seeOther)
+            clock.advance(.seconds(61))
+            let ended = try await client.execute(uri: "/console/exports", method: .get, headers: [.cookie: session])
+            #expect(ended.status == .seeOther && ended.headers[.location]?.hasPrefix("/console/login") == true)
         }
     }
 
