@@ -244,12 +244,6 @@ enum ConsolePages {
         return String(format: "%d min %02d s", Int(seconds) / 60, Int(seconds) % 60)
     }
 
-    /// HTML text of `text`, for the one message built outside a template.
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
-
     static func number(_ n: Int?) -> String { n.map(String.init) ?? "" }
 
     static func totals(_ t: ControlTotals?) -> String {

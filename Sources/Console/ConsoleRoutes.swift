@@ -274,7 +274,7 @@ public struct ConsoleRoutes: APIMount {
         switch stored {
         case let .success(report?): body = HTMLReport.exportBody(report)
         case .success(nil): body = ""
-        case let .failure(error): body = "<p class=\"notice\">" + ConsolePages.escape("Its stored report cannot be read: \(error)") + "</p>"
+        case let .failure(error): body = "<p class=\"notice\">" + HTMLText.escaped("Its stored report cannot be read: \(error)") + "</p>"
         }
         let onDisk = Self.fileOnDisk(entry)
         let name = entry.outputPath.map { ($0 as NSString).lastPathComponent } ?? "export \(id)"

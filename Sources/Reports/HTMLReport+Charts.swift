@@ -1,9 +1,10 @@
 import Foundation
 import Mustache
 
-// The charts' geometry is worked out here and their markup is in Templates/bar-chart.mustache and
-// Templates/column-chart.mustache, so labels (reject reasons, event kinds, stage names) are
-// escaped by the template like every other value.
+// The charts' geometry is worked out here. A bar chart's markup is in Templates/bar-chart.mustache,
+// escaped by the template like every other value. A column chart's is written by `svg` below,
+// escaping its texts itself: it has an element per day, and the console draws 27 of them on a
+// page, where Mustache's reflection per `{{…}}` took most of the page's time.
 extension HTMLReport {
     /// Horizontal bars, one per label; lengths relative to the largest value.
     struct BarChart {
@@ -126,34 +127,40 @@ extension HTMLReport.BarChart.Bar: MustacheParent {
 }
 
 extension HTMLReport.ColumnChart: MustacheParent {
-    func child(named name: String) -> Any? {
-        switch name {
-        case "width": width
-        case "height": height
-        case "left": left
-        case "axisY": axisY
-        case "axisEnd": axisEnd
-        case "scaleX": scaleX
-        case "tickY": tickY
-        case "top": top
-        case "columnWidth": columnWidth
-        case "color": color
-        case "columns": columns
-        default: nil
+    /// Templates place a column chart with `{{{svg}}}`.
+    func child(named name: String) -> Any? { name == "svg" ? svg : nil }
+
+    /// The chart as inline SVG: an axis, the scale's top and 0, a column per item with its label
+    /// and value as a tooltip, and the ticked labels under the axis.
+    var svg: String {
+        let e = HTMLText.escaped
+        var out = #"<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="\#(width)" height="\#(height)" role="img">"#
+        out += ##"<line x1="\##(left)" y1="\##(axisY)" x2="\##(axisEnd)" y2="\##(axisY)" stroke="#555"/>"##
+        out += #"<text x="\#(scaleX)" y="16" text-anchor="end">\#(e(top))</text><text x="\#(scaleX)" y="\#(axisY)" text-anchor="end">0</text>"#
+        for c in columns {
+            out += #"<rect x="\#(c.x)" y="\#(c.y)" width="\#(columnWidth)" height="\#(c.height)" fill="\#(color)"><title>\#(e(c.label)): \#(e(c.value))</title></rect>"#
+            if c.tick { out += #"<text x="\#(c.x)" y="\#(tickY)" font-size="11">\#(e(c.label))</text>"# }
         }
+        return out + "</svg>"
     }
 }
 
-extension HTMLReport.ColumnChart.Column: MustacheParent {
-    func child(named name: String) -> Any? {
-        switch name {
-        case "label": label
-        case "value": value
-        case "x": x
-        case "y": y
-        case "height": height
-        case "tick": tick
-        default: nil
+/// Text for HTML: the five characters that could end an element or an attribute, as entities
+/// (what Mustache's `{{…}}` does, for the markup written outside a template).
+public enum HTMLText {
+    public static func escaped(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(c)
+            }
         }
+        return out
     }
 }

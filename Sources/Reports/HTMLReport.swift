@@ -40,7 +40,7 @@ public enum HTMLReport {
         guard let chart = ColumnChart(items.map { ($0.label, $0.value) }, format: format, color: color, plotHeight: 30, maxStep: 5, ticks: false) else {
             return ""
         }
-        return render(chart, with: "column-chart")
+        return chart.svg
     }
 
     /// Parsed once.
@@ -55,7 +55,6 @@ public enum HTMLReport {
             ("figures", PackageResources.figures_mustache),
             ("stages", PackageResources.stages_mustache),
             ("bar-chart", PackageResources.bar_chart_mustache),
-            ("column-chart", PackageResources.column_chart_mustache),
         ]
         return library(sources, in: "Reports")
     }()
