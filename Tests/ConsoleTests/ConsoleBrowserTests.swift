@@ -95,7 +95,7 @@ struct ConsoleBrowserTests {
 
         // Order lookup: by external ref, tracking number and id; feed values are text, never markup.
         try browser.open(server.base + "/console/orders")
-        try browser.evaluate("document.getElementById('q').value = \(jsString(Self.hostileRef))")
+        try browser.evaluate("document.getElementById('q').value = \(try jsString(Self.hostileRef))")
         try browser.evaluateAndWait("document.querySelector('form.search').submit()")
         #expect(try browser.url().contains("/console/orders/"))
         #expect(try browser.evaluate("document.querySelector('[data-key=\"order.externalRef\"]').textContent") as? String == Self.hostileRef)
@@ -170,8 +170,9 @@ struct ConsoleBrowserTests {
         #expect(missed.isEmpty, "\(name): Tab never reached \(missed.count) of \(targets.count) links and controls")
     }
 
-    func jsString(_ text: String) -> String {
-        String(decoding: try! JSONSerialization.data(withJSONObject: [text]), as: UTF8.self).dropFirst().dropLast().description
+    /// `text` as a JavaScript string literal (JSON's string syntax is a subset of it).
+    func jsString(_ text: String) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: [text]), as: UTF8.self).dropFirst().dropLast().description
     }
 }
 
